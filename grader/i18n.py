@@ -1,0 +1,42 @@
+"""Message catalogues: every string shown to a person comes from `locales/<lang>.toml`."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from importlib import resources
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+LANGS = ("en", "zh")
+
+
+@functools.lru_cache(maxsize=None)
+def catalogue(lang: str) -> dict[str, str]:
+    """The flat `{key: template}` catalogue of one language (nested TOML tables joined with dots)."""
+    if lang not in LANGS:
+        raise ValueError(f"unknown language {lang!r} (known: {', '.join(LANGS)})")
+    text = (resources.files("grader") / "locales" / f"{lang}.toml").read_text(encoding="utf-8")
+    return _flatten(tomllib.loads(text))
+
+
+def _flatten(table: dict[str, Any], prefix: str = "") -> dict[str, str]:
+    flat: dict[str, str] = {}
+    for key, value in table.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[prefix + key] = str(value)
+    return flat
+
+
+def t(lang: str, key: str, **values: Any) -> str:
+    """The message `key` in `lang`, formatted with `values`; English when the key is missing in `lang`."""
+    template = catalogue(lang).get(key) or catalogue("en").get(key)
+    if template is None:
+        raise KeyError(f"no message '{key}' in the catalogue")
+    return template.format(**values) if values else template
