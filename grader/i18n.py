@@ -1,4 +1,7 @@
-"""Message catalogues: every string shown to a person comes from `locales/<lang>.toml`."""
+"""Message catalogues: every string shown to a person comes from `locales/<lang>/<domain>.toml`.
+
+A key is `<domain>.<table>.<name>`, e.g. `checks.epoch_limit.fail` from `locales/en/checks.toml`.
+"""
 
 from __future__ import annotations
 
@@ -17,11 +20,15 @@ LANGS = ("en", "zh")
 
 @functools.lru_cache(maxsize=None)
 def catalogue(lang: str) -> dict[str, str]:
-    """The flat `{key: template}` catalogue of one language (nested TOML tables joined with dots)."""
+    """The flat `{key: template}` catalogue of one language: every file, nested tables joined with dots."""
     if lang not in LANGS:
         raise ValueError(f"unknown language {lang!r} (known: {', '.join(LANGS)})")
-    text = (resources.files("grader") / "locales" / f"{lang}.toml").read_text(encoding="utf-8")
-    return _flatten(tomllib.loads(text))
+    flat: dict[str, str] = {}
+    folder = resources.files("grader") / "locales" / lang
+    for item in sorted(folder.iterdir(), key=lambda i: i.name):
+        if item.name.endswith(".toml"):
+            flat.update(_flatten(tomllib.loads(item.read_text(encoding="utf-8")), item.name[: -len(".toml")] + "."))
+    return flat
 
 
 def _flatten(table: dict[str, Any], prefix: str = "") -> dict[str, str]:

@@ -39,6 +39,7 @@ class EpochRecord:
     stop_training: bool  # `model.stop_training` after every callback of this epoch ran
     printed: str  # text the submission printed during this epoch (progress bars excluded), truncated
     duration_s: float
+    terminal: str = ""  # everything written during the epoch as a terminal shows it (\r, ANSI resolved)
 
 
 @dataclass(frozen=True)

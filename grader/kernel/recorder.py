@@ -1,0 +1,217 @@
+"""The grader's instrumentation, installed in the grading kernel before any student code runs.
+
+It records what really happened, not what the student's objects claim: every `fit` call (its
+`epochs` and `initial_epoch`, each epoch's metrics as Keras computed them, copied before any student
+callback could touch the logs, whether `stop_training` was set), and what was printed in each epoch.
+After the student's cells it exports the trained model as a SavedModel for the evaluation process.
+
+The record crosses the kernel boundary as JSON, rewritten after every epoch so that a kernel that
+dies mid-training still leaves what it did. It is untrusted on the other side all the same.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import math
+import os
+import sys
+import threading
+import time
+from typing import Any, Callable
+
+from grader.kernel.inputs import infer_input_transform
+from grader.terminal import Screen
+
+MAX_PRINTED_CHARS = 4000
+ACCURACY_CLASSES = ("SparseCategoricalAccuracy", "CategoricalAccuracy", "Accuracy", "BinaryAccuracy")
+
+
+class _Epoch:
+    def __init__(self, index: int) -> None:
+        self.index, self.started = index, time.perf_counter()
+        self.printed: list[str] = []
+        self.printed_chars = 0
+        self.screen = Screen(max_lines=60)
+        self.record: dict[str, Any] = {"epoch": index}
+
+
+class Recorder:
+    """Holds the record of one kernel session and the hooks that fill it."""
+
+    def __init__(self, record_path: str, model_dir: str, mnist_path: str) -> None:
+        self.record_path, self.model_dir, self.mnist_path = record_path, model_dir, mnist_path
+        self.fits: list[dict[str, Any]] = []
+        self.model: Any = None
+        self.raw_x_train: Any = None
+        self.epoch: _Epoch | None = None
+        self.capturing = False
+        self.local = threading.local()
+        self.extra: dict[str, Any] = {}
+
+    # -- output -------------------------------------------------------------------------------
+    def on_write(self, text: str) -> None:
+        epoch = self.epoch
+        if epoch is None or not isinstance(text, str):
+            return
+        epoch.screen.write(text)
+        if self.capturing and not getattr(self.local, "in_progbar", False):
+            if epoch.printed_chars < MAX_PRINTED_CHARS:
+                epoch.printed.append(text[: MAX_PRINTED_CHARS - epoch.printed_chars])
+                epoch.printed_chars += len(epoch.printed[-1])
+
+    # -- epochs -------------------------------------------------------------------------------
+    def begin_epoch(self, index: int) -> None:
+        self.end_terminal()
+        self.epoch = _Epoch(index)
+        self.capturing = True
+
+    def metrics_seen(self, logs: dict[str, Any] | None, accuracy_key: str | None) -> None:
+        if self.epoch is None:
+            return
+        metrics = {str(k): _number(v) for k, v in dict(logs or {}).items()}
+        metrics = {k: v for k, v in metrics.items() if v is not None}
+        self.epoch.record.update(
+            metrics=metrics,
+            accuracy=metrics.get(accuracy_key) if accuracy_key else None,
+            loss=metrics.get("loss"),
+        )
+
+    def end_epoch(self, stop_training: bool) -> None:
+        epoch = self.epoch
+        if epoch is None or not self.fits:
+            return
+        self.capturing = False
+        epoch.record.update(
+            stop_training=bool(stop_training),
+            printed="".join(epoch.printed),
+            duration_s=round(time.perf_counter() - epoch.started, 3),
+            terminal=epoch.screen.text(),
+        )
+        epoch.record.setdefault("metrics", {})
+        self.fits[-1]["epochs"].append(epoch.record)
+        self.save()
+
+    def end_terminal(self) -> None:
+        """Text written after an epoch's callbacks (the progress bar's last line) belongs to it."""
+        if self.epoch is not None and "terminal" in self.epoch.record:
+            self.epoch.record["terminal"] = self.epoch.screen.text()
+            self.save()
+        self.epoch = None
+
+    # -- fit ----------------------------------------------------------------------------------
+    def wrap_fit(self, original: Callable[..., Any]) -> Callable[..., Any]:
+        signature = inspect.signature(original)
+        recorder = self
+
+        def fit(model: Any, *args: Any, **kwargs: Any) -> Any:
+            try:
+                bound = signature.bind(model, *args, **kwargs)
+            except TypeError:
+                return original(model, *args, **kwargs)
+            arguments = bound.arguments
+            epochs = arguments.get("epochs", signature.parameters["epochs"].default)
+            initial = arguments.get("initial_epoch", signature.parameters["initial_epoch"].default)
+            fit_record: dict[str, Any] = {
+                "epochs_requested": _int(epochs),
+                "initial_epoch": _int(initial),
+                "accuracy_metric": None,
+                "epochs": [],
+                "completed": False,
+            }
+            recorder.fits.append(fit_record)
+            recorder.model = model
+            if "input_transform" not in recorder.extra:
+                recorder.extra["input_transform"] = infer_input_transform(arguments.get("x"), recorder.raw_x_train)
+            callbacks = arguments.get("callbacks")
+            first, last = recorder.callbacks(fit_record)
+            if callbacks is None:
+                arguments["callbacks"] = [first, last]
+            elif isinstance(callbacks, (list, tuple)):
+                arguments["callbacks"] = [first, *callbacks, last]
+            else:  # a single callback object: Keras accepts it too
+                arguments["callbacks"] = [first, callbacks, last]
+            recorder.save()
+            try:
+                result = original(*bound.args, **bound.kwargs)
+            finally:
+                recorder.end_terminal()
+                recorder.save()
+            fit_record["completed"] = True
+            recorder.save()
+            return result
+
+        fit.__wrapped__ = original  # type: ignore[attr-defined]
+        fit.__doc__ = original.__doc__
+        return fit
+
+    def callbacks(self, fit_record: dict[str, Any]) -> tuple[Any, Any]:
+        import keras
+
+        recorder = self
+
+        class GraderFirst(keras.callbacks.Callback):
+            def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
+                recorder.begin_epoch(int(epoch))
+
+            def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+                if fit_record["accuracy_metric"] is None:
+                    fit_record["accuracy_metric"] = accuracy_key(self.model, logs or {})
+                recorder.metrics_seen(logs, fit_record["accuracy_metric"])
+
+        class GraderLast(keras.callbacks.Callback):
+            def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+                recorder.end_epoch(bool(getattr(self.model, "stop_training", False)))
+
+        return GraderFirst(), GraderLast()
+
+    # -- the end ------------------------------------------------------------------------------
+    def finish(self) -> None:
+        """Export the last trained model and describe its layers; errors are recorded, not raised."""
+        self.end_terminal()
+        if self.model is not None:
+            from grader.kernel.census import describe_layers
+
+            try:
+                self.extra["layers"], self.extra["model_class"] = describe_layers(self.model), type(self.model).__name__
+            except Exception as exc:  # noqa: BLE001 - a broken model is data
+                self.extra["layers_error"] = f"{type(exc).__name__}: {exc}"[:500]
+            try:
+                self.model.export(self.model_dir, format="tf_saved_model", verbose=False)
+            except Exception as exc:  # noqa: BLE001
+                self.extra["export_error"] = f"{type(exc).__name__}: {exc}"[:1000]
+        else:
+            self.extra["export_error"] = "no model was trained"
+        self.save()
+
+    def save(self) -> None:
+        data = {"fits": self.fits, **self.extra}
+        tmp = f"{self.record_path}.tmp"
+        with open(tmp, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, default=str)
+        os.replace(tmp, self.record_path)
+
+
+def accuracy_key(model: Any, logs: dict[str, Any]) -> str | None:
+    """The log key of a built-in accuracy metric of `model` (any name the student gave it)."""
+    names: list[str] = []
+    for metric in getattr(model, "metrics", []):
+        for inner in [metric, *getattr(metric, "metrics", [])]:
+            if any(c.__name__ in ACCURACY_CLASSES and c.__module__.startswith("keras.") for c in type(inner).__mro__):
+                names.append(inner.name)
+    return next((n for n in names if n in logs), None)
+
+
+def _number(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None  # NaN and infinities are dropped
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None

@@ -1,0 +1,139 @@
+"""What the grader's hidden first cell runs in the kernel: data offline, output tee, `fit` hooks, seed.
+
+The hidden cell is `from grader.kernel.setup import install; install({...})`; the hidden last cell
+calls `finish()`. Nothing here is visible in the student's namespace but those two names' effects.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import random
+import sys
+from typing import Any, Callable
+
+from grader.kernel.recorder import Recorder
+
+_RECORDER: list[Recorder] = []  # the one recorder of this kernel process
+
+
+def install(config: dict[str, Any]) -> None:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import numpy as np
+
+    recorder = Recorder(config["record_path"], config["model_dir"], config["mnist_path"])
+    _RECORDER.append(recorder)
+    seed = config.get("seed")
+    if seed is not None:
+        random.seed(seed)
+        np.random.seed(seed)
+    import keras
+
+    if seed is not None:
+        keras.utils.set_random_seed(seed)
+    _redirect_mnist(recorder, config["mnist_path"])
+    _patch_progbar(recorder)
+    keras.Model.fit = recorder.wrap_fit(keras.Model.fit)
+    _tee(recorder, "stdout")
+    _tee(recorder, "stderr")
+    recorder.extra["versions"] = _versions()
+    recorder.extra["device"] = _device()
+    recorder.extra["seed"] = seed
+    recorder.save()
+
+
+def finish() -> None:
+    _RECORDER[-1].finish()
+
+
+def trained() -> bool:
+    """Whether any `fit` ran: the entry function is called only when the cells trained nothing."""
+    return bool(_RECORDER[-1].fits)
+
+
+def _redirect_mnist(recorder: Recorder, store: str) -> None:
+    """`load_data()` of every Keras entry point returns the grader's verified copy, offline."""
+    import numpy as np
+
+    def load_data(path: str = "mnist.npz") -> Any:  # the student's `path=` is accepted and ignored
+        with np.load(store, allow_pickle=False) as data:
+            arrays = {k: data[k].copy() for k in ("x_train", "y_train", "x_test", "y_test")}
+        recorder.raw_x_train = arrays["x_train"].copy()
+        return (arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"])
+
+    import keras
+    import keras.src.datasets.mnist as source
+
+    modules = [source, keras.datasets.mnist]
+    try:
+        import tensorflow as tf
+
+        modules.append(tf.keras.datasets.mnist)
+    except Exception:  # noqa: BLE001 - standalone Keras without TensorFlow's alias
+        pass
+    for module in modules:
+        module.load_data = load_data
+
+
+def _patch_progbar(recorder: Recorder) -> None:
+    """Mark writes made by Keras' progress bar, so they are not taken for the student's prints."""
+    from keras.src.callbacks.progbar_logger import ProgbarLogger
+    from keras.src.utils.progbar import Progbar
+
+    for cls, name in ((Progbar, "update"), (ProgbarLogger, "on_epoch_begin")):
+        setattr(cls, name, _marking(recorder, getattr(cls, name)))
+
+
+def _marking(recorder: Recorder, method: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(method)
+    def marked(self: Any, *args: Any, **kwargs: Any) -> Any:
+        recorder.local.in_progbar = True
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            recorder.local.in_progbar = False
+
+    return marked
+
+
+class _Tee:
+    """A stream that forwards everything and shows each write to the recorder first."""
+
+    def __init__(self, stream: Any, recorder: Recorder) -> None:
+        self._stream, self._recorder = stream, recorder
+
+    def write(self, text: str) -> int:
+        self._recorder.on_write(text)
+        return self._stream.write(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def _tee(recorder: Recorder, name: str) -> None:
+    setattr(sys, name, _Tee(getattr(sys, name), recorder))
+
+
+def _versions() -> dict[str, str]:
+    import platform
+
+    import keras
+
+    versions = {"python": platform.python_version(), "keras": keras.__version__}
+    try:
+        import tensorflow as tf
+
+        versions["tensorflow"] = tf.__version__
+    except Exception:  # noqa: BLE001
+        pass
+    return versions
+
+
+def _device() -> str:
+    try:
+        import tensorflow as tf
+
+        gpus = tf.config.list_physical_devices("GPU")
+        return f"GPU ({len(gpus)})" if gpus else "CPU"
+    except Exception:  # noqa: BLE001
+        return "CPU"

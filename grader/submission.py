@@ -1,0 +1,106 @@
+"""Loading a submission: a notebook of any nbformat version, or a `.py` module split at `# %%`.
+
+Saved outputs are cleared on load: the grader never reads what the student's file claims it printed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+from nbformat import NotebookNode
+
+MAX_SUBMISSION_BYTES = 20 * 1024 * 1024
+CELL_MARKER = re.compile(r"^# ?%%.*$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Submission:
+    path: Path
+    notebook: NotebookNode  # nbformat v4, outputs cleared
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def code_cells(self) -> list[NotebookNode]:
+        return [c for c in self.notebook.cells if c.cell_type == "code"]
+
+    @property
+    def assignment_hint(self) -> str | None:
+        """The assignment id the skeleton's metadata carries, if any."""
+        meta = self.notebook.metadata.get("grader", {})
+        value = meta.get("assignment") if isinstance(meta, dict) else None
+        return value if isinstance(value, str) else None
+
+
+class InvalidSubmission(Exception):
+    """The file cannot be read as a notebook or module; the message is for the student."""
+
+
+def load_submission(path: Path) -> Submission:
+    """Read and normalise `path`, or raise InvalidSubmission with an actionable message."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise InvalidSubmission(f"cannot read the file: {exc.strerror}") from exc
+    if size > MAX_SUBMISSION_BYTES:
+        raise InvalidSubmission(f"the file is {size // 1_048_576} MB; at most {MAX_SUBMISSION_BYTES // 1_048_576} MB is accepted")
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InvalidSubmission(f"the file is not UTF-8 text (byte {exc.start})") from exc
+    if path.suffix == ".py":
+        notebook = notebook_from_module(text)
+    elif path.suffix == ".ipynb":
+        notebook = notebook_from_json(text)
+    else:
+        raise InvalidSubmission(f"'{path.suffix or path.name}' files cannot be graded: submit a .ipynb notebook or a .py module")
+    return Submission(path=path, notebook=clear_outputs(notebook))
+
+
+def notebook_from_json(text: str) -> NotebookNode:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidSubmission(f"not a valid notebook: the JSON is broken at line {exc.lineno}, column {exc.colno}") from exc
+    if not isinstance(data, dict) or "cells" not in data and "worksheets" not in data:
+        raise InvalidSubmission("not a valid notebook: no cells found (was the file saved from Jupyter?)")
+    try:
+        major = int(data.get("nbformat", 4))
+        notebook = nbformat.reads(text, as_version=nbformat.NO_CONVERT) if major == 4 else nbformat.reads(text, as_version=4)
+        notebook = nbformat.convert(notebook, 4)
+    except Exception as exc:  # noqa: BLE001 - nbformat raises many kinds for broken files
+        raise InvalidSubmission(f"not a valid notebook: {_first_line(exc)}") from exc
+    for cell in notebook.cells:
+        if not isinstance(cell.get("source", ""), str):
+            cell.source = "".join(cell.source)
+    if not any(c.get("cell_type") == "code" for c in notebook.cells):
+        raise InvalidSubmission("the notebook has no code cell")
+    return notebook
+
+
+def notebook_from_module(text: str) -> NotebookNode:
+    """A `.py` module as a notebook: `# %%` lines start new cells; no marker means one cell."""
+    chunks = CELL_MARKER.split(text)
+    cells = [nbformat.v4.new_code_cell(chunk.strip("\n")) for chunk in chunks if chunk.strip()]
+    if not cells:
+        raise InvalidSubmission("the module is empty")
+    return nbformat.v4.new_notebook(cells=cells, metadata={"language_info": {"name": "python"}})
+
+
+def clear_outputs(notebook: NotebookNode) -> NotebookNode:
+    """Drop every saved output and execution count: never trust them."""
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+        cell.pop("attachments", None) if cell.cell_type == "code" else None
+    return notebook
+
+
+def _first_line(exc: Exception) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
