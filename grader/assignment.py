@@ -136,6 +136,8 @@ def parse_assignment(data: dict[str, Any], path: Path) -> Assignment:
         integrity=f.choice("skeleton_integrity", INTEGRITY_MODES, default="warn"),
         folder=path.parent,
     )
+    if assignment.entry is not None and not assignment.entry.isidentifier():
+        raise ConfigError(path, "entry", "must be the name of a Python function, e.g. train_mnist")
     if assignment.id != path.parent.name:
         raise ConfigError(path, "id", f"'{assignment.id}' must equal the folder name '{path.parent.name}'")
     if "layer_limit" in points and assignment.limits == Limits():

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,9 +72,9 @@ def notebook_from_json(text: str) -> NotebookNode:
     if not isinstance(data, dict) or "cells" not in data and "worksheets" not in data:
         raise InvalidSubmission("not a valid notebook: no cells found (was the file saved from Jupyter?)")
     try:
-        major = int(data.get("nbformat", 4))
-        notebook = nbformat.reads(text, as_version=nbformat.NO_CONVERT) if major == 4 else nbformat.reads(text, as_version=4)
-        notebook = nbformat.convert(notebook, 4)
+        with warnings.catch_warnings():  # old notebooks lack cell ids; nbformat adds them
+            warnings.simplefilter("ignore")
+            notebook = nbformat.reads(text, as_version=4)
     except Exception as exc:  # noqa: BLE001 - nbformat raises many kinds for broken files
         raise InvalidSubmission(f"not a valid notebook: {_first_line(exc)}") from exc
     for cell in notebook.cells:

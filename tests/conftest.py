@@ -1,0 +1,70 @@
+"""Shared fixtures: assignments, and recordings built in memory for kernel-free tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import pytest
+
+from grader.assignment import Assignment, find_assignment
+from grader.models import EpochRecord, Evaluation, ExecutionInfo, FitRecord, LayerInfo, Recording
+
+ROOT = Path(__file__).resolve().parent.parent
+MESSAGE = "Reached 99% accuracy so cancelling training!"
+
+
+@pytest.fixture(scope="session")
+def callback_assignment() -> Assignment:
+    return find_assignment("mnist-callback")
+
+
+@pytest.fixture(scope="session")
+def conv_assignment() -> Assignment:
+    return find_assignment("mnist-conv")
+
+
+@pytest.fixture(scope="session")
+def mnist_store() -> Path:
+    """The verified MNIST store (provisioned once, offline sources first)."""
+    from grader.datasets import ensure_mnist
+
+    return ensure_mnist()
+
+
+def epochs(accuracies: Sequence[float], printed: dict[int, str] | None = None, stop_at: int | None = None) -> tuple[EpochRecord, ...]:
+    """Epoch records with the given accuracies; `printed[i]` is printed in epoch i; stop set at `stop_at`."""
+    printed = printed or {}
+    return tuple(
+        EpochRecord(
+            epoch=i,
+            metrics={"accuracy": a, "loss": 1 - a},
+            accuracy=a,
+            loss=1 - a,
+            stop_training=i == stop_at,
+            printed=f"Epoch {i + 1}/10\n" + printed.get(i, ""),
+            duration_s=2.0,
+        )
+        for i, a in enumerate(accuracies)
+    )
+
+
+def recording(*fits: tuple[int, tuple[EpochRecord, ...]], layers: Sequence[LayerInfo] = ()) -> Recording:
+    """A recording of `fit` calls given as (epochs argument, epoch records)."""
+    return Recording(
+        fits=tuple(FitRecord(epochs_requested=n, initial_epoch=0, accuracy_metric="accuracy", epochs=e, completed=True) for n, e in fits),
+        layers=tuple(layers),
+    )
+
+
+def good_recording(message: str = MESSAGE, accuracies: Sequence[float] = (0.94, 0.975, 0.983, 0.988, 0.9912)) -> Recording:
+    last = len(accuracies) - 1
+    return recording((10, epochs(accuracies, {last: f"\n{message}\n"}, stop_at=last)))
+
+
+OK = ExecutionInfo(status="ok")
+EVALUATED = Evaluation(test_accuracy=0.981, test_images=10000)
+
+
+def layer(name: str, kind: str = "other", class_name: str | None = None, depth: int = 0) -> LayerInfo:
+    return LayerInfo(name=name, class_name=class_name or name, output_shape="(None, 10)", params=10, kind=kind, depth=depth)  # type: ignore[arg-type]
