@@ -12,7 +12,7 @@ from typing import Callable
 
 from grader.assignment import Assignment
 from grader.i18n import t
-from grader.models import CheckResult, EpochRecord, Evaluation, ExecutionInfo, Metrics, Recording
+from grader.models import CheckResult, EpochRecord, Evaluation, ExecutionInfo, Finding, Metrics, Recording
 
 FULL_WIDTH = str.maketrans({"！": "!", "，": ","})
 LINE_BREAKS = re.compile(r"[\r\n]+")
@@ -28,6 +28,7 @@ class Measured:
     execution: ExecutionInfo
     integrity: tuple[bool, str] | None = None  # (kept, what changed) from the skeleton comparison
     lang: str = "en"
+    findings: tuple[Finding, ...] = ()  # the static pre-check's, localised
 
     def t(self, key: str, **values: object) -> str:
         return t(self.lang, f"checks.{key}", **values)
@@ -215,10 +216,21 @@ def required_text(check_id: str, m: Measured) -> str:
     )
 
 
+def static_verdict(check_id: str, m: Measured) -> Outcome:
+    """When the pre-check's certain findings stopped grading before execution."""
+    certain = [f for f in m.findings if f.certain and f.check == check_id]
+    if certain:
+        return False, " ".join(f.message for f in certain), m.t("static_measured"), m.t("static_hint")
+    if check_id == "skeleton_integrity":
+        return CHECKS[check_id](m)
+    return False, t(m.lang, "precheck.not_evaluated"), "—", ""
+
+
 def run_checks(m: Measured) -> tuple[CheckResult, ...]:
     results = []
     for check_id, points in m.assignment.points.items():
-        passed, message, measured, hint = CHECKS[check_id](m)
+        skipped = m.execution.status == "not_run"
+        passed, message, measured, hint = static_verdict(check_id, m) if skipped else CHECKS[check_id](m)
         blocking = not (check_id == "skeleton_integrity" and m.assignment.integrity != "enforce")
         results.append(
             CheckResult(

@@ -120,6 +120,19 @@ class ExecutionInfo:
 
 
 @dataclass(frozen=True)
+class Finding:
+    """What the static pre-check read in the code, before running it."""
+
+    check: str  # the check it concerns
+    certain: bool  # certain to break the rule (else only suspected; execution decides)
+    key: str  # message key under `precheck.` in the catalogue
+    cell: int  # 1-based among the code cells
+    line: int
+    values: dict[str, str] = field(default_factory=dict)
+    message: str = ""  # the finding in the result's language
+
+
+@dataclass(frozen=True)
 class CheckResult:
     id: str
     passed: bool
@@ -158,6 +171,7 @@ class GradeResult:
     execution: ExecutionInfo
     recording: Recording = field(default_factory=Recording)
     evaluation: Evaluation = field(default_factory=Evaluation)
+    findings: tuple[Finding, ...] = ()
     lang: str = "en"
     grader_version: str = ""
     schema_version: int = SCHEMA_VERSION
