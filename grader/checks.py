@@ -82,8 +82,8 @@ def check_execution(m: Measured) -> Outcome:
     info = m.execution
     if info.status == "ok":
         return True, m.t("execution.pass"), m.t("execution.measured_ok"), ""
-    where = m.t("execution.where", cell=info.cell, line=info.line or "?") if info.cell else ""
-    message = m.t(f"execution.{info.status}", limit=m.assignment.timeout_s, where=where, exception=info.exception)
+    where = m.t("execution.where", cell=info.cell, line=info.line) if info.cell and info.line else m.t("execution.where_cell", cell=info.cell) if info.cell else ""
+    message = m.t(f"execution.{info.status}", limit=m.assignment.timeout_s, where=where, exception=info.exception or info.message)
     return False, message, info.exception or info.message, m.t(f"execution.hint_{info.status}")
 
 
@@ -226,11 +226,20 @@ def static_verdict(check_id: str, m: Measured) -> Outcome:
     return False, t(m.lang, "precheck.not_evaluated"), "—", ""
 
 
+def outcome(check_id: str, m: Measured) -> Outcome:
+    """The check's verdict; a run that never happened or was stopped early evaluates only what it can."""
+    status = m.execution.status
+    if status == "not_run":
+        return static_verdict(check_id, m)
+    if status == "stopped" and check_id not in (m.recording.stopped_by, "skeleton_integrity", "execution"):
+        return False, m.t("not_evaluated_stopped", reason=m.execution.message), "—", ""
+    return CHECKS[check_id](m)
+
+
 def run_checks(m: Measured) -> tuple[CheckResult, ...]:
     results = []
     for check_id, points in m.assignment.points.items():
-        skipped = m.execution.status == "not_run"
-        passed, message, measured, hint = static_verdict(check_id, m) if skipped else CHECKS[check_id](m)
+        passed, message, measured, hint = outcome(check_id, m)
         blocking = not (check_id == "skeleton_integrity" and m.assignment.integrity != "enforce")
         results.append(
             CheckResult(

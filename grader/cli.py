@@ -73,6 +73,7 @@ def add_grading_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--entry", help="a function to call after the cells ran, if they trained nothing (e.g. train_mnist)")
     parser.add_argument("--seed", type=int, default=0, help="random seed set before the submission runs (default: 0)")
     parser.add_argument("--data-dir", type=Path, help="data set folder (default: $GRADER_DATA_DIR or ~/.cache/grader/datasets)")
+    parser.add_argument("--full", action="store_true", help="run the whole notebook even when the pre-check already found a rule broken, and never stop early")
 
 
 def resolve_assignment(args: argparse.Namespace, submission: Path):  # noqa: ANN201 - Assignment, imported lazily
@@ -97,7 +98,7 @@ def grading_options(args: argparse.Namespace):  # noqa: ANN201 - Options, import
         raise UsageError(f"--entry must be a Python function name, not '{args.entry}'")
     if args.timeout is not None and args.timeout <= 0:
         raise UsageError("--timeout must be a positive number of seconds")
-    return Options(lang=args.lang, timeout_s=args.timeout, seed=args.seed, entry=args.entry, data_dir=args.data_dir)
+    return Options(lang=args.lang, timeout_s=args.timeout, seed=args.seed, entry=args.entry, data_dir=args.data_dir, full=args.full)
 
 
 def cmd_grade(args: argparse.Namespace) -> int:

@@ -43,6 +43,7 @@ class RunSpec:
     timeout_s: float
     seed: int | None = 0
     entry: str | None = None
+    limits: dict[str, int | None] | None = None  # stop early when these break; None: never
     env: dict[str, str] = field(default_factory=dict)
     kernel_prefix: tuple[str, ...] = ()  # a sandbox command the kernel runs under
 
@@ -93,8 +94,9 @@ def build_notebook(student: NotebookNode, spec: RunSpec) -> NotebookNode:
         "model_dir": str(spec.model_dir),
         "mnist_path": str(spec.mnist_path),
         "seed": spec.seed,
+        "limits": spec.limits,
     }
-    setup = f"from grader.kernel.setup import install as __grader_install\n__grader_install({json.dumps(config)})\ndel __grader_install"
+    setup = f"from grader.kernel.setup import install as __grader_install\n__grader_install({config!r})\ndel __grader_install"
     cells = [_hidden(setup, "setup")]
     cells += [nbformat.v4.new_code_cell(c.source) for c in student.cells if c.cell_type == "code"]
     if spec.entry:
@@ -146,6 +148,8 @@ async def _execute(student: NotebookNode, spec: RunSpec) -> ExecutionInfo:
                 if remaining <= 0:
                     info = _timeout(spec, notebook, index)
                     break
+                if info.status == "stopped":
+                    break  # stopped early on purpose: nothing left to measure
                 if info.status != "ok" and index != finish_index:
                     continue  # after a student error only the finish cell runs
                 client.timeout = max(1, int(remaining))
@@ -202,6 +206,8 @@ def _cell_error(notebook: NotebookNode, index: int, exc: CellExecutionError) -> 
         return ExecutionInfo(status="error", message=f"Calling your function failed: {exception}", exception=exception, traceback=_student_frames(exc))
     if role == "setup":
         raise RuntimeError(f"the grader's setup cell failed: {exception}")
+    if ename == "GraderStop":
+        return ExecutionInfo(status="stopped", message=str(evalue), cell=student_cell_number(notebook, index))
     traceback = _student_frames(exc)
     lines = LINE_IN_TRACEBACK.findall(traceback)
     cell = student_cell_number(notebook, index)

@@ -25,6 +25,7 @@ ExecutionStatus = Literal[
     "too_many_processes",  # the process limit was hit
     "invalid",  # the file could not be read as a notebook / module
     "not_run",  # execution was skipped (e.g. a certain static verdict)
+    "stopped",  # the grader stopped the run early: a rule was already broken
 ]
 
 
@@ -86,6 +87,7 @@ class Recording:
     versions: dict[str, str] = field(default_factory=dict)
     device: str = "CPU"
     seed: int | None = None
+    stopped_by: str | None = None  # the check whose rule was broken when the grader stopped the run
 
     @property
     def all_epochs(self) -> tuple[EpochRecord, ...]:

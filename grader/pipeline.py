@@ -21,7 +21,8 @@ from grader.evaluate import evaluate_model
 from grader.execute import RunSpec, execute
 from grader.i18n import t
 from grader.integrity import compare
-from grader.models import Evaluation, ExecutionInfo, GradeResult, Recording
+from grader.models import Evaluation, ExecutionInfo, Finding, GradeResult, Recording
+from grader.precheck import localise, precheck
 from grader.record import RecordError, read_recording
 from grader.submission import InvalidSubmission, Submission, load_submission
 
@@ -35,6 +36,7 @@ class Options:
     seed: int | None = 0
     entry: str | None = None
     data_dir: Path | None = None
+    full: bool = False  # run everything: no verdict from the pre-check alone, no early stop
     kernel_prefix: tuple[str, ...] = ()
     env: dict[str, str] = field(default_factory=dict)
 
@@ -49,6 +51,12 @@ def grade(path: Path, assignment: Assignment, options: Options = Options()) -> G
     except InvalidSubmission as exc:
         info = ExecutionInfo(status="invalid", message=str(exc))
         return assemble(assignment, path, lang, info, Recording(), Evaluation(), None, [str(exc)], started)
+    findings = tuple(localise(f, lang) for f in precheck([c.source for c in submission.code_cells], assignment))
+    integrity = skeleton_integrity(assignment, submission)
+    certain = [f for f in findings if f.certain]
+    if certain and not options.full:
+        info = ExecutionInfo(status="not_run", message=certain[0].message)
+        return assemble(assignment, path, lang, info, Recording(), Evaluation(), integrity, [f.message for f in certain], started, findings)
     with tempfile.TemporaryDirectory(prefix="grader-") as tmp:
         spec = RunSpec(
             workdir=Path(tmp) / "work",
@@ -57,6 +65,7 @@ def grade(path: Path, assignment: Assignment, options: Options = Options()) -> G
             timeout_s=options.timeout_s or assignment.timeout_s,
             seed=options.seed,
             entry=options.entry or assignment.entry,
+            limits=None if options.full else early_stop_limits(assignment),
             env=options.env,
             kernel_prefix=options.kernel_prefix,
         )
@@ -64,11 +73,20 @@ def grade(path: Path, assignment: Assignment, options: Options = Options()) -> G
         errors = [info.message] if info.status != "ok" and info.message else []
         recording, record_error = read_record(spec)
         errors += [record_error] if record_error else []
-        evaluation = evaluate_model(spec.model_dir, mnist, recording.input_transform, spec.rundir / "evaluation.json", prefix=options.kernel_prefix)
+        evaluation = Evaluation()
+        if info.status != "stopped":
+            evaluation = evaluate_model(spec.model_dir, mnist, recording.input_transform, spec.rundir / "evaluation.json", prefix=options.kernel_prefix)
         if evaluation.error and recording.fits:
             errors.append(t(lang, "checks.test_accuracy.unknown", reason=recording.export_error or evaluation.error))
-    integrity = skeleton_integrity(assignment, submission)
-    return assemble(assignment, path, lang, info, recording, evaluation, integrity, errors, started)
+    return assemble(assignment, path, lang, info, recording, evaluation, integrity, errors, started, findings)
+
+
+def early_stop_limits(assignment: Assignment) -> dict[str, int | None]:
+    """The rules the kernel can see broken before training ends: stop right there."""
+    limits = {"max_epochs": assignment.training.max_epochs if "epoch_limit" in assignment.points else None}
+    if "layer_limit" in assignment.points:
+        limits.update(max_conv=assignment.limits.max_conv, max_pool=assignment.limits.max_pool)
+    return limits
 
 
 def read_record(spec: RunSpec) -> tuple[Recording, str | None]:
@@ -95,8 +113,9 @@ def assemble(
     integrity: tuple[bool, str] | None,
     errors: list[str],
     started: float,
+    findings: tuple[Finding, ...] = (),
 ) -> GradeResult:
-    measured = Measured(assignment, recording, evaluation, info, integrity, lang)
+    measured = Measured(assignment, recording, evaluation, info, integrity, lang, findings)
     checks = run_checks(measured)
     return GradeResult(
         assignment=assignment.id,
@@ -111,6 +130,7 @@ def assemble(
         execution=info,
         recording=recording,
         evaluation=evaluation,
+        findings=findings,
         lang=lang,
         grader_version=__version__,
     )

@@ -48,6 +48,7 @@ def parse_recording(data: Any) -> Recording:
         versions={str(k): str(v)[:50] for k, v in _dict(root.get("versions", {}), "versions").items()},
         device=str(root.get("device", "CPU"))[:50],
         seed=_opt_int(root.get("seed")),
+        stopped_by=_opt_str(root.get("stopped_by")),
     )
 
 

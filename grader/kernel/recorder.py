@@ -27,6 +27,10 @@ MAX_PRINTED_CHARS = 4000
 ACCURACY_CLASSES = ("SparseCategoricalAccuracy", "CategoricalAccuracy", "Accuracy", "BinaryAccuracy")
 
 
+class GraderStop(BaseException):
+    """Raised inside `fit` to stop the run early: a rule is already broken, training on is waste."""
+
+
 class _Epoch:
     def __init__(self, index: int) -> None:
         self.index, self.started = index, time.perf_counter()
@@ -39,8 +43,9 @@ class _Epoch:
 class Recorder:
     """Holds the record of one kernel session and the hooks that fill it."""
 
-    def __init__(self, record_path: str, model_dir: str, mnist_path: str) -> None:
+    def __init__(self, record_path: str, model_dir: str, mnist_path: str, limits: dict[str, int | None] | None = None) -> None:
         self.record_path, self.model_dir, self.mnist_path = record_path, model_dir, mnist_path
+        self.limits = limits or {}  # empty: never stop early
         self.fits: list[dict[str, Any]] = []
         self.model: Any = None
         self.raw_x_train: Any = None
@@ -63,6 +68,9 @@ class Recorder:
     # -- epochs -------------------------------------------------------------------------------
     def begin_epoch(self, index: int) -> None:
         self.end_terminal()
+        limit = self.limits.get("max_epochs")
+        if limit is not None and sum(len(f["epochs"]) for f in self.fits) >= limit:
+            self.stop("epoch_limit", f"epoch {limit + 1} was about to start; the limit is {limit}")
         self.epoch = _Epoch(index)
         self.capturing = True
 
@@ -132,6 +140,7 @@ class Recorder:
             else:  # a single callback object: Keras accepts it too
                 arguments["callbacks"] = [first, callbacks, last]
             recorder.save()
+            recorder.stop_if_broken(model, fit_record)
             try:
                 result = original(*bound.args, **bound.kwargs)
             finally:
@@ -164,6 +173,29 @@ class Recorder:
                 recorder.end_epoch(bool(getattr(self.model, "stop_training", False)))
 
         return GraderFirst(), GraderLast()
+
+    # -- early stop ---------------------------------------------------------------------------
+    def stop_if_broken(self, model: Any, fit_record: dict[str, Any]) -> None:
+        """Before training: an `epochs` argument or a layer count that already breaks a rule."""
+        limit, requested = self.limits.get("max_epochs"), fit_record["epochs_requested"]
+        if limit is not None and requested is not None and requested > limit:
+            self.stop("epoch_limit", f"fit was called with epochs={requested}; the limit is {limit}")
+        from grader.kernel.census import describe_layers
+
+        try:
+            kinds = [row["kind"] for row in describe_layers(model)]
+        except Exception:  # noqa: BLE001 - counting is the evaluation's job; this is only a shortcut
+            return
+        for kind, key in (("conv", "max_conv"), ("pool", "max_pool")):
+            allowed = self.limits.get(key)
+            if allowed is not None and kinds.count(kind) > allowed:
+                self.stop("layer_limit", f"the model has {kinds.count(kind)} {kind} layers; at most {allowed} allowed")
+
+    def stop(self, check: str, reason: str) -> None:
+        self.extra["stopped_by"] = check
+        self.capturing = False
+        self.save()
+        raise GraderStop(reason)
 
     # -- the end ------------------------------------------------------------------------------
     def finish(self) -> None:

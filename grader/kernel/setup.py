@@ -21,7 +21,7 @@ def install(config: dict[str, Any]) -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import numpy as np
 
-    recorder = Recorder(config["record_path"], config["model_dir"], config["mnist_path"])
+    recorder = Recorder(config["record_path"], config["model_dir"], config["mnist_path"], config.get("limits"))
     _RECORDER.append(recorder)
     seed = config.get("seed")
     if seed is not None:
