@@ -47,12 +47,16 @@ def parse_cells(sources: list[str]) -> tuple[list[tuple[int, ast.Module]], list[
     transformer = TransformerManager()
     trees, findings = [], []
     for number, source in enumerate(sources, start=1):
+        body = source.lstrip("\n")
+        offset = len(source) - len(body)  # IPython drops leading blank lines; keep the student's numbering
         try:
-            trees.append((number, ast.parse(transformer.transform_cell(source))))
+            tree = ast.parse(transformer.transform_cell(body))
         except SyntaxError as exc:
-            findings.append(finding("execution", True, "syntax_error", number, exc.lineno or 1, error=str(exc.msg)))
+            findings.append(finding("execution", True, "syntax_error", number, (exc.lineno or 1) + offset, error=str(exc.msg)))
+            continue
         except Exception:  # noqa: BLE001 - the transformer's own failures: let execution decide
             continue
+        trees.append((number, ast.increment_lineno(tree, offset)))
     return trees, findings
 
 

@@ -86,9 +86,14 @@ def notebook_from_json(text: str) -> NotebookNode:
 
 
 def notebook_from_module(text: str) -> NotebookNode:
-    """A `.py` module as a notebook: `# %%` lines start new cells; no marker means one cell."""
+    """A `.py` module as a notebook: `# %%` lines start new cells; no marker means one cell.
+
+    Line numbers stay true: the first cell's lines are the file's, a later cell's count from the
+    line after its marker.
+    """
     chunks = CELL_MARKER.split(text)
-    cells = [nbformat.v4.new_code_cell(chunk.strip("\n")) for chunk in chunks if chunk.strip()]
+    sources = [chunks[0], *(c[1:] if c.startswith("\n") else c for c in chunks[1:])]
+    cells = [nbformat.v4.new_code_cell(source.rstrip()) for source in sources if source.strip()]
     if not cells:
         raise InvalidSubmission("the module is empty")
     return nbformat.v4.new_notebook(cells=cells, metadata={"language_info": {"name": "python"}})

@@ -20,9 +20,9 @@ y = (x[:, 0, 0] > 0.5).astype("int64")
 """
 
 
-def run(tmp_path, mnist_store, *sources, timeout=90, entry=None):
+def run(tmp_path, mnist_store, *sources, timeout=90, entry=None, limits=None):
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(textwrap.dedent(s)) for s in sources])
-    spec = RunSpec(workdir=tmp_path / "work", rundir=tmp_path / "run", mnist_path=mnist_store, timeout_s=timeout, entry=entry)
+    spec = RunSpec(workdir=tmp_path / "work", rundir=tmp_path / "run", mnist_path=mnist_store, timeout_s=timeout, entry=entry, limits=limits)
     info = execute(notebook, spec)
     return info, read_recording(spec.record_path), spec
 
@@ -159,3 +159,44 @@ def test_entry_function_runs_only_when_nothing_trained(tmp_path, mnist_store):
 def test_missing_entry_function_is_explained(tmp_path, mnist_store):
     info, _, _ = run(tmp_path, mnist_store, "x = 1", entry="train_mnist")
     assert info.status == "error" and "train_mnist" in info.exception
+
+
+def test_early_stop_when_fit_asks_for_too_many_epochs(tmp_path, mnist_store):
+    info, rec, spec = run(
+        tmp_path,
+        mnist_store,
+        TINY,
+        "m = tf.keras.Sequential([tf.keras.Input((28, 28)), tf.keras.layers.Flatten(), tf.keras.layers.Dense(10)])\nm.compile('adam', tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True))\nn = int('30')\nm.fit(x, y, epochs=n)",
+        limits={"max_epochs": 10},
+    )
+    assert info.status == "stopped" and "epochs=30" in info.message and info.cell == 2
+    assert rec.stopped_by == "epoch_limit" and rec.fits[0].epochs_run == 0
+
+
+def test_early_stop_when_epochs_run_past_the_limit(tmp_path, mnist_store):
+    info, rec, _ = run(
+        tmp_path,
+        mnist_store,
+        TINY,
+        "m = tf.keras.Sequential([tf.keras.Input((28, 28)), tf.keras.layers.Flatten(), tf.keras.layers.Dense(10)])\nm.compile('adam', tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True))\nfor _ in range(3):\n    m.fit(x, y, epochs=2, verbose=0)",
+        limits={"max_epochs": 3},
+    )
+    assert info.status == "stopped" and rec.stopped_by == "epoch_limit"
+    assert [f.epochs_run for f in rec.fits] == [2, 1]
+
+
+def test_early_stop_on_a_second_convolution_in_a_nested_model(tmp_path, mnist_store):
+    info, rec, _ = run(
+        tmp_path,
+        mnist_store,
+        TINY,
+        """
+        L = tf.keras.layers
+        inner = tf.keras.Sequential([L.Conv2D(2, 3), L.Conv2D(2, 3)])
+        m = tf.keras.Sequential([tf.keras.Input((28, 28, 1)), inner, L.Flatten(), L.Dense(10)])
+        m.compile('adam', tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+        m.fit(x[..., None], y, epochs=1)
+        """,
+        limits={"max_epochs": 20, "max_conv": 1, "max_pool": 1},
+    )
+    assert info.status == "stopped" and rec.stopped_by == "layer_limit" and "2 conv layers" in info.message
