@@ -11,6 +11,7 @@ from typing import Callable, Sequence
 
 from grader import __version__
 from grader.errors import EXIT_FAILED, EXIT_INTERNAL, EXIT_PASSED, GraderError, UsageError
+from grader.models import GradeResult
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -48,6 +49,14 @@ def build_parser() -> argparse.ArgumentParser:
     add_grading_options(grade)
     grade.add_argument("-o", "--out", type=Path, default=Path("grader-results"), help="output folder (default: ./grader-results)")
     grade.set_defaults(run=cmd_grade)
+
+    check = sub.add_parser("check", help="self-check your notebook before you submit it", description="Grade your own notebook locally: a short summary, and a report you can open.")
+    check.add_argument("submission", type=Path, help="your notebook (.ipynb) or module (.py)")
+    add_grading_options(check)
+    check.add_argument("-o", "--out", type=Path, help="where to write the report (default: <notebook>-grader/ beside it)")
+    check.add_argument("--open", dest="open_report", action="store_true", default=None, help="open the report in a browser without asking")
+    check.add_argument("--no-open", dest="open_report", action="store_false", help="never offer to open the report")
+    check.set_defaults(run=cmd_check)
 
     listing = sub.add_parser("list", help="list the assignments")
     listing.set_defaults(run=cmd_list)
@@ -101,7 +110,8 @@ def grading_options(args: argparse.Namespace):  # noqa: ANN201 - Options, import
     return Options(lang=args.lang, timeout_s=args.timeout, seed=args.seed, entry=args.entry, data_dir=args.data_dir, full=args.full)
 
 
-def cmd_grade(args: argparse.Namespace) -> int:
+def grade_and_write(args: argparse.Namespace, out: Path | None) -> tuple[GradeResult, list[Path]]:
+    """Grade `args.submission`, write result.json and report.html to `out`, print the summary."""
     from grader.outputs import write_outputs
     from grader.pipeline import grade
     from grader.summary import summary
@@ -109,10 +119,37 @@ def cmd_grade(args: argparse.Namespace) -> int:
     if not args.submission.is_file():
         raise UsageError(f"no such file: {args.submission}")
     assignment = resolve_assignment(args, args.submission)
-    result = grade(args.submission, assignment, grading_options(args))
-    written = write_outputs(result, assignment, args.out)
+    options = grading_options(args)
+    result = grade(args.submission, assignment, options)
+    written = write_outputs(result, assignment, out or args.submission.with_name(f"{args.submission.stem}-grader"))
     print(summary(result, written))
+    return result, written
+
+
+def cmd_grade(args: argparse.Namespace) -> int:
+    result, _ = grade_and_write(args, args.out)
     return EXIT_PASSED if result.passed else EXIT_FAILED
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    result, written = grade_and_write(args, args.out)
+    if should_open(args.open_report):
+        import webbrowser
+
+        webbrowser.open(written[-1].resolve().as_uri())
+    return EXIT_PASSED if result.passed else EXIT_FAILED
+
+
+def should_open(choice: bool | None) -> bool:
+    """Open the report when asked to, or when a person at a terminal says yes."""
+    if choice is not None:
+        return choice
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        return False
+    try:
+        return input("Open the report in your browser? [Y/n] ").strip().lower() in ("", "y", "yes", "是")
+    except EOFError:
+        return False
 
 
 def cmd_list(args: argparse.Namespace) -> int:
