@@ -48,7 +48,7 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Callable, Iterable, Sequence
+from typing import IO, Any, Callable, Sequence
 
 from grader import __version__
 from grader.errors import EXIT_FAILED, EXIT_INTERNAL, EXIT_PASSED, UsageError
@@ -258,6 +258,7 @@ class Discovery:
     ignored: list[str]  # entries that are not submissions, with why
     unmatched: list[str]  # submissions the roster does not list
     missing: list[str]  # roster students without a submission
+    notes: list[str] = field(default_factory=list)  # names that did not match --id-pattern
 
 
 def _skip(path: Path) -> bool:
@@ -338,6 +339,7 @@ def discover(paths: Sequence[Path], roster: Roster | None = None, id_pattern: st
         entries = paths
     pattern = compile_id_pattern(id_pattern)
     ignored: list[str] = []
+    notes: list[str] = []
     unmatched: list[str] = []
     found: list[tuple[str, Path, dict[str, str]]] = []
     for entry in entries:
@@ -352,8 +354,7 @@ def discover(paths: Sequence[Path], roster: Roster | None = None, id_pattern: st
             continue
         student, groups, matched = student_from_name(entry.name, pattern)
         if not matched:
-            ignored_note = f"{entry.name} (its name does not match --id-pattern; the id '{student}' is taken from the name)"
-            ignored.append(ignored_note)
+            notes.append(f"{entry.name} does not match --id-pattern: its student id is '{student}'")
         info: dict[str, str] = {}
         if roster is not None:
             hits = roster.match(entry.name, student, groups)
@@ -375,12 +376,12 @@ def discover(paths: Sequence[Path], roster: Roster | None = None, id_pattern: st
     items: list[Item] = []
     for student, entry, info in sorted(found, key=lambda f: f[0]):
         folder = safe_folder(student)
-        if folder in folders:
-            raise UsageError(f"students '{folders[folder]}' and '{student}' would share the output folder '{folder}'")
-        folders[folder] = student
+        if folder.casefold() in folders:  # a case-insensitive file system would merge them
+            raise UsageError(f"students '{folders[folder.casefold()]}' and '{student}' would share the output folder '{folder}'")
+        folders[folder.casefold()] = student
         items.append(_item(student, entry, folder, info))
     missing = sorted(set(roster.rows) - set(by_student)) if roster else []
-    return Discovery(items=items, ignored=ignored, unmatched=unmatched, missing=missing)
+    return Discovery(items=items, ignored=ignored, unmatched=unmatched, missing=missing, notes=notes)
 
 
 def _item(student: str, entry: Path, folder: str, info: dict[str, str]) -> Item:
@@ -538,27 +539,26 @@ def _run_in(job: Job, jobdir: Path, argv: Sequence[str] | None, started: float) 
     env["PYTHONPATH"] = os.pathsep.join([_grader_root(), *filter(None, [env.get("PYTHONPATH")])])
     env.update(thread_env(job.threads or 1))  # the worker's own numpy; the kernel gets them via Options.env
     cmd = list(argv) if argv else [worker_python(), "-m", "grader.batch", "--worker", str(jobdir)]
-    log_path = jobdir / "worker.log"
-    with log_path.open("wb") as log:
-        with _RUNNING_LOCK:
-            if _STOPPING.is_set():
-                return _outcome(job, "crashed", kind="error", message="the batch was stopped")
-            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=str(jobdir),
-                                    start_new_session=os.name == "posix")
-            _RUNNING.add(proc)
+    with _RUNNING_LOCK:
+        if _STOPPING.is_set():
+            return _outcome(job, "crashed", kind="error", message="the batch was stopped")
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, cwd=str(jobdir),
+                                start_new_session=os.name == "posix")
+        _RUNNING.add(proc)
+    log = _Tail(proc.stdout)  # the worker's output, of which only the end is kept: it can be anything
+    try:
         try:
-            try:
-                rc = proc.wait(timeout=job.hard_limit_s)
-                timed_out = False
-            except subprocess.TimeoutExpired:
-                kill_tree(proc)
-                rc, timed_out = proc.wait(), True
-        finally:
-            with _RUNNING_LOCK:
-                _RUNNING.discard(proc)
-            kill_tree(proc)  # anything the worker left behind
+            rc = proc.wait(timeout=job.hard_limit_s)
+            timed_out = False
+        except subprocess.TimeoutExpired:
+            kill_tree(proc)
+            rc, timed_out = proc.wait(), True
+    finally:
+        with _RUNNING_LOCK:
+            _RUNNING.discard(proc)
+        kill_tree(proc)  # anything the worker left behind
     wall = round(time.monotonic() - started, 3)
-    tail = _tail(log_path)
+    tail = log.text()
     common = {"wall_s": wall, "log_tail": tail}
     if timed_out:
         return _outcome(job, "crashed", kind="timeout", message=str(int(job.hard_limit_s)), **common)
@@ -587,13 +587,29 @@ def _run_in(job: Job, jobdir: Path, argv: Sequence[str] | None, started: float) 
     return _outcome(job, "crashed", kind="exit", message=str(rc), **common)
 
 
-def _tail(path: Path, limit: int = 4000) -> str:
-    try:
-        with path.open("rb") as f:
-            f.seek(max(0, path.stat().st_size - limit))
-            return f.read().decode("utf-8", "replace")
-    except OSError:
-        return ""
+class _Tail:
+    """Reads a pipe to its end in a thread, keeping only the last `limit` bytes."""
+
+    def __init__(self, pipe: IO[bytes] | None, limit: int = 4000) -> None:
+        self.pipe, self.limit = pipe, limit
+        self.data = b""
+        self.thread = threading.Thread(target=self._read, name="grader-worker-log", daemon=True)
+        self.thread.start()
+
+    def _read(self) -> None:
+        if self.pipe is None:
+            return
+        try:
+            for chunk in iter(lambda: self.pipe.read1(65536), b""):  # type: ignore[union-attr]
+                self.data = (self.data + chunk)[-self.limit:]
+        except (OSError, ValueError):
+            pass
+        finally:
+            self.pipe.close()
+
+    def text(self) -> str:
+        self.thread.join(timeout=5)
+        return self.data.decode("utf-8", "replace")
 
 
 def kill_tree(proc: subprocess.Popen[bytes]) -> None:
@@ -724,6 +740,7 @@ def failed_result(assignment: Any, filename: str, lang: str, status: str, messag
     from grader.models import CheckResult, ExecutionInfo, GradeResult, Metrics
 
     not_graded = t(lang, "summary.batch.not_graded")
+    execution = ExecutionInfo(status=status, message=message)  # type: ignore[arg-type]
     checks = tuple(
         CheckResult(
             id=check_id,
@@ -731,6 +748,8 @@ def failed_result(assignment: Any, filename: str, lang: str, status: str, messag
             score=0.0,
             max_score=float(points),
             message=message if check_id == "execution" else not_graded,
+            required=_required(assignment, check_id, execution, lang),
+            measured="—",
             blocking=not (check_id == "skeleton_integrity" and assignment.integrity != "enforce"),
         )
         for check_id, points in assignment.points.items()
@@ -745,10 +764,21 @@ def failed_result(assignment: Any, filename: str, lang: str, status: str, messag
         metrics=Metrics(),
         errors=(message,),
         duration_s=round(duration_s, 3),
-        execution=ExecutionInfo(status=status, message=message),  # type: ignore[arg-type]
+        execution=execution,
         lang=lang,
         grader_version=__version__,
     )
+
+
+def _required(assignment: Any, check_id: str, execution: Any, lang: str) -> str:
+    """What the check requires, in the words the grader uses for it (empty if that cannot be had)."""
+    try:
+        from grader.checks import Measured, required_text
+        from grader.models import Evaluation, Recording
+
+        return required_text(check_id, Measured(assignment, Recording(), Evaluation(), execution, None, lang))
+    except Exception:  # noqa: BLE001 - a nicety: a failed result must be made whatever happens
+        return ""
 
 
 def crash_result(assignment: Any, filename: str, lang: str, outcome: dict[str, Any]) -> Any:
@@ -829,14 +859,16 @@ class DaskExecutor:
     """The same worker processes, started by tasks on the workers of a Dask distributed cluster."""
 
     name = "dask"
+    connect_timeout = "30s"
 
-    def __init__(self, scheduler: str | None, jobs: int | None = None) -> None:
+    def __init__(self, scheduler: str | None, jobs: int | None = None, task: Callable[..., dict[str, Any]] | None = None) -> None:
         try:
             import distributed  # noqa: F401
         except ImportError as exc:
             raise UsageError("--executor dask needs Dask distributed: pip install 'dask[distributed]'") from exc
         self.scheduler = scheduler
         self.local_workers = jobs
+        self.task = task or dask_task
         self.client: Any = None
         self.cluster: Any = None
         self.slots: dict[str, int] = {}
@@ -846,7 +878,7 @@ class DaskExecutor:
 
         try:
             if self.scheduler:
-                self.client = Client(self.scheduler, timeout="30s", set_as_default=False)
+                self.client = Client(self.scheduler, timeout=self.connect_timeout, set_as_default=False)
             else:
                 n = self.local_workers or default_jobs()
                 self.cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None)
@@ -867,22 +899,19 @@ class DaskExecutor:
         return [j.shipped() for j in jobs]
 
     def run(self, jobs: list[Job], on_done: OnDone, tick: Tick) -> None:
-        from distributed import wait as dask_wait
-
         if self.client is None:
             self.connect()
         futures = {}
         for job in jobs:
             key = f"grader-{safe_folder(job.student)}-{job.key[:16]}-{os.urandom(4).hex()}"
-            futures[self.client.submit(dask_task, job, self.slots, key=key, pure=False, retries=0)] = job
+            futures[self.client.submit(self.task, job, self.slots, key=key, pure=False, retries=0)] = job
         pending = set(futures)
         capacity = max(1, sum(self.slots.values()))
         try:
             while pending:
-                try:
-                    done = dask_wait(list(pending), timeout=0.5, return_when="FIRST_COMPLETED").done
-                except TimeoutError:
-                    done = set()
+                done = [f for f in pending if f.done()]  # futures are updated by the client's own thread
+                if not done:
+                    time.sleep(0.25)
                 for future in done:
                     pending.discard(future)
                     job = futures[future]
@@ -1067,8 +1096,8 @@ class _Lock:
             self.file.close()
 
 
-class _Terminated(Exception):
-    pass
+class _Terminated(BaseException):
+    """SIGTERM, raised in the main thread: like KeyboardInterrupt, no `except Exception` may swallow it."""
 
 
 def _on_sigterm(signum: int, frame: Any) -> None:
@@ -1096,7 +1125,12 @@ def write_student_outputs(result: Any, assignment: Any, folder: Path) -> list[Pa
 
 
 def outputs_complete(folder: Path) -> bool:
-    return (folder / "result.json").is_file() and (not report_available() or (folder / "report.html").is_file())
+    """result.json is there and whole (a power cut can leave an empty file), and report.html if it can be made."""
+    try:
+        json.loads((folder / "result.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return not report_available() or (folder / "report.html").is_file()
 
 
 def run_batch(
@@ -1127,6 +1161,11 @@ def run_batch(
 
     with _Lock(outdir / ".grader-batch.lock"), Gradebook(report.gradebook) as book:
         book.bind_assignment(assignment.id)
+        book.set_meta("assignment_json", json.dumps({
+            "id": assignment.id, "title": assignment.title, "title_zh": assignment.title_zh, "default_lang": lang,
+            "max_score": float(sum(assignment.points.values())), "folder": str(Path(assignment.folder).resolve()),
+            "missing": discovery.missing,
+        }, ensure_ascii=False))
         if roster:
             book.save_students({s: roster.rows[s] for s in roster.rows})
         stored = book.keys(assignment.id)
@@ -1141,6 +1180,8 @@ def run_batch(
                 todo.append((item, key))
         for s in discovery.ignored:
             print(f"batch: ignored {s}", file=sys.stderr)
+        for note in discovery.notes:
+            print(f"batch: {note}", file=sys.stderr)
         for name in discovery.unmatched:
             print(f"batch: {name} is not in the roster; its id is taken from its name", file=sys.stderr)
 
@@ -1164,18 +1205,15 @@ def run_batch(
                 progress.line(f"batch: could not write the outputs of {item.student}: {type(exc).__name__}: {exc}")
             progress.result(item.student, result, crashed)
 
-        # Submissions that cannot be graded at all get their failed result without a worker.
         jobs: list[Job] = []
+        unrunnable: list[tuple[Item, str]] = []  # nothing to run: a failed result without a worker
         for item, key in todo:
             if item.graded_file is None:
-                from grader.i18n import t
-
-                message = t(lang, f"summary.batch.{item.problem_kind}", names=item.problem or "")
-                record(item, key, failed_result(assignment, item.filename, lang, "invalid", message), crashed=False)
+                unrunnable.append((item, key))
                 continue
             jobs.append(Job(student=item.student, key=key, filename=item.filename, path=str(item.graded_file.resolve()),
                             assignment_ref=str(Path(assignment.folder).resolve()), assignment_id=assignment.id,
-                            options=_job_options(options), hard_limit_s=hard_limit))
+                            options=job_options(options), hard_limit_s=hard_limit))
 
         executor = _executor(settings, runner)
         state = "interrupted"
@@ -1191,7 +1229,12 @@ def run_batch(
                 else:
                     executor.connect()
             report.executor = executor.describe() if jobs else ""
-            progress.line(_header(report, len(jobs), assignment, executor))
+            progress.line(_header(report, len(todo), assignment, report.executor))
+            for item, key in unrunnable:
+                from grader.i18n import t
+
+                message = t(lang, f"summary.batch.{item.problem_kind}", names=item.problem or "")
+                record(item, key, failed_result(assignment, item.filename, lang, "invalid", message), crashed=False)
             jobs = executor.prepare(jobs)
 
             def on_done(job: Job, outcome: dict[str, Any]) -> None:
@@ -1214,14 +1257,14 @@ def run_batch(
             book.finish_run(run_id, report.graded, report.cached, state)
 
         current = {item.student for item in discovery.items}
-        rows = [r for r in book.results(assignment.id) if r.student in current]
+        records = book.results(assignment.id)
+        rows = [r for r in records if r.student in current]
         report.passed = sum(1 for r in rows if r.result.passed)
         report.failed = len(rows) - report.passed
         if settings.summary:
             try:
                 from grader.exports import ExportSettings, write_export
 
-                records = book.results(assignment.id)
                 paths_written = write_export("summary", records, outdir, ExportSettings.for_assignment(assignment, lang=lang, missing=discovery.missing))
                 report.summary_page = paths_written[0] if paths_written else None
             except Exception as exc:  # noqa: BLE001
@@ -1231,7 +1274,8 @@ def run_batch(
     return report
 
 
-def _job_options(options: Any) -> dict[str, Any]:
+def job_options(options: Any) -> dict[str, Any]:
+    """`Options` as JSON for a worker (`env` is the worker's to set: the thread plan of its machine)."""
     values = {f.name: getattr(options, f.name) for f in dataclasses.fields(options) if f.name != "env"}
     return json.loads(json.dumps(values, default=str))
 
@@ -1275,11 +1319,11 @@ def _refresh_cached(book: Any, assignment: Any, item: Item, outdir: Path, report
             report.output_errors.append(f"{item.student}: {type(exc).__name__}: {exc}")
 
 
-def _header(report: BatchReport, todo: int, assignment: Any, executor: Any) -> str:
+def _header(report: BatchReport, todo: int, assignment: Any, where: str) -> str:
     if not todo:
         return f"batch: {report.total} submission(s) of {assignment.id}: all already graded"
-    return (f"batch: {report.total} submission(s) of {assignment.id}: {todo} to grade, {report.cached} already graded;"
-            f" {executor.describe()}")
+    return (f"batch: {report.total} submission(s) of {assignment.id}: {todo} to grade, {report.cached} already graded"
+            + (f"; {where}" if where else ""))
 
 
 def render_report(report: BatchReport) -> str:

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable
 
-from grader.assignment import Assignment
+from grader.assignment import Assignment, Training
 from grader.i18n import t
 from grader.models import CheckResult, EpochRecord, Evaluation, ExecutionInfo, Finding, Metrics, Recording
 
@@ -49,6 +49,29 @@ def message_printed(printed: str, expected: tuple[str, ...]) -> bool:
 
 def pct(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.2f}%"
+
+
+def threshold_text(training: Training) -> str:
+    """The threshold as the student reads it: a percentage for accuracy, a number for loss."""
+    if training.threshold is None:
+        return "—"
+    return f"{training.threshold:g}" if training.below else pct(training.threshold)
+
+
+def metric_text(training: Training, value: float | None) -> str:
+    if value is None:
+        return "—"
+    return f"{value:.4f}" if training.below else pct(value)
+
+
+def metric_value(training: Training, epoch: EpochRecord) -> float | None:
+    """One epoch's value of the metric the assignment's training rule is about."""
+    return epoch.loss if training.below else epoch.accuracy
+
+
+def dense_count(recording: Recording) -> int:
+    """Dense layers, counted on the real model (nested models included)."""
+    return sum(1 for layer in recording.layers if layer.kind == "dense")
 
 
 def layer_counts(recording: Recording, evaluation: Evaluation) -> tuple[int, int]:
@@ -98,6 +121,9 @@ def check_epoch_limit(m: Measured) -> Outcome:
         return False, m.t("epoch_limit.fail_requested", requested=max(over), limit=limit), measured, m.t("epoch_limit.hint_requested", limit=limit)
     if total > limit:
         return False, m.t("epoch_limit.fail_total", run=total, calls=len(fits), limit=limit), measured, m.t("epoch_limit.hint_total", limit=limit)
+    if m.execution.status == "stopped" and m.recording.stopped_by == "epoch_limit":
+        # the grader stopped the run as epoch limit + 1 was about to start: it never ran, but it was asked for
+        return False, m.t("epoch_limit.fail_stopped", run=total, calls=len(fits), next=total + 1, limit=limit), measured, m.t("epoch_limit.hint_total", limit=limit)
     return True, m.t("epoch_limit.pass", run=total, limit=limit), measured, ""
 
 
@@ -105,34 +131,43 @@ def check_stop_message(m: Measured) -> Outcome:
     training = m.assignment.training
     epochs = m.recording.all_epochs
     expected = " / ".join(training.stop_messages)
+    k = _metric_keys(training)
     if not epochs:
         return False, m.t("no_training"), "—", m.t("no_training_hint")
-    if all(e.accuracy is None for e in epochs):
-        return False, m.t("no_accuracy"), "—", m.t("no_accuracy_hint")
+    if all(metric_value(training, e) is None for e in epochs):
+        return (False, m.t("no_loss"), "—", m.t("no_loss_hint")) if training.below else (False, m.t("no_accuracy"), "—", m.t("no_accuracy_hint"))
     printed = [i for i, e in enumerate(epochs) if message_printed(e.printed, training.stop_messages)]
-    crossing = next((i for i, e in enumerate(epochs) if e.accuracy is not None and e.accuracy > training.threshold), None)
+    crossing = next((i for i, e in enumerate(epochs) if training.reached(metric_value(training, e))), None)
     stopped = [i for i, e in enumerate(epochs) if e.stop_training]
     measured = m.t(
-        "stop_message.measured",
+        k("measured"),
         printed=", ".join(str(i + 1) for i in printed) or "—",
         crossed=crossing + 1 if crossing is not None else "—",
         stopped=", ".join(str(i + 1) for i in stopped) or "—",
     )
-    threshold = pct(training.threshold)
+    threshold = threshold_text(training)
     if printed and (crossing is None or printed[0] < crossing):
         at = epochs[printed[0]]
-        return False, m.t("stop_message.fail_early", epoch=printed[0] + 1, accuracy=pct(at.accuracy), threshold=threshold), measured, m.t("stop_message.hint_early", threshold=training.threshold)
+        value = metric_text(training, metric_value(training, at))
+        return False, m.t(k("fail_early"), epoch=printed[0] + 1, accuracy=value, loss=value, threshold=threshold), measured, m.t(k("hint_early"), threshold=training.threshold)
     if crossing is None:
-        best = max((e.accuracy for e in epochs if e.accuracy is not None), default=None)
-        return False, m.t("stop_message.fail_never", best=pct(best), threshold=threshold), measured, m.t("stop_message.hint_never")
+        values = [v for v in (metric_value(training, e) for e in epochs) if v is not None]
+        best = metric_text(training, (min if training.below else max)(values, default=None))
+        return False, m.t(k("fail_never"), best=best, threshold=threshold), measured, m.t(k("hint_never"))
     if crossing not in printed:
         shown = _last_line(epochs[crossing])
-        return False, m.t("stop_message.fail_missing", epoch=crossing + 1, threshold=threshold, shown=shown), measured, m.t("stop_message.hint_missing", expected=expected)
+        return False, m.t(k("fail_missing"), epoch=crossing + 1, threshold=threshold, shown=shown), measured, m.t("stop_message.hint_missing", expected=expected)
     if not epochs[crossing].stop_training:
         return False, m.t("stop_message.fail_not_stopped", epoch=crossing + 1), measured, m.t("stop_message.hint_not_stopped")
     if crossing != len(epochs) - 1:
         return False, m.t("stop_message.fail_went_on", epoch=crossing + 1, run=len(epochs)), measured, m.t("stop_message.hint_went_on")
-    return True, m.t("stop_message.pass", epoch=crossing + 1), measured, ""
+    return True, m.t(k("pass"), epoch=crossing + 1), measured, ""
+
+
+def _metric_keys(training: Training) -> Callable[[str], str]:
+    """Message keys of the stop_message check: those that name the metric have a `_loss` variant."""
+    suffix = "_loss" if training.below else ""
+    return lambda name: f"stop_message.{name}{suffix}"
 
 
 def _last_line(epoch: EpochRecord) -> str:
@@ -154,20 +189,78 @@ def check_accuracy_threshold(m: Measured) -> Outcome:
     return False, m.t("accuracy_threshold.fail", accuracy=pct(last), threshold=pct(threshold)), measured, m.t("accuracy_threshold.hint")
 
 
+def check_loss_threshold(m: Measured) -> Outcome:
+    training = m.assignment.training
+    epochs = m.recording.all_epochs
+    if not epochs:
+        return False, m.t("no_training"), "—", m.t("no_training_hint")
+    last = epochs[-1].loss
+    if last is None:
+        return False, m.t("no_loss"), "—", m.t("no_loss_hint")
+    threshold = threshold_text(training)
+    measured = m.t("loss_threshold.measured", loss=f"{last:.4f}", epoch=len(epochs))
+    if training.reached(last):
+        return True, m.t("loss_threshold.pass", loss=f"{last:.4f}", threshold=threshold), measured, ""
+    return False, m.t("loss_threshold.fail", loss=f"{last:.4f}", threshold=threshold), measured, m.t("loss_threshold.hint", threshold=threshold)
+
+
 def check_layer_limit(m: Measured) -> Outcome:
     limits = m.assignment.limits
     if not m.recording.layers and m.evaluation.error:
         return False, m.t("layer_limit.unknown"), "—", m.t("no_model_hint")
     conv, pool = layer_counts(m.recording, m.evaluation)
+    dense = dense_count(m.recording)
     measured = m.t("layer_limit.measured", conv=conv, pool=pool)
+    if limits.max_dense is not None:
+        measured += m.t("layer_limit.measured_dense", dense=dense)
     problems = []
     if limits.max_conv is not None and conv > limits.max_conv:
         problems.append(m.t("layer_limit.too_many_conv", count=conv, limit=limits.max_conv))
     if limits.max_pool is not None and pool > limits.max_pool:
         problems.append(m.t("layer_limit.too_many_pool", count=pool, limit=limits.max_pool))
+    if limits.max_dense is not None and dense > limits.max_dense:
+        problems.append(m.t("layer_limit.too_many_dense", count=dense, limit=limits.max_dense))
     if problems:
-        return False, "; ".join(problems), measured, m.t("layer_limit.hint", conv=limits.max_conv, pool=limits.max_pool)
+        hint = m.t("layer_limit.hint", conv=_limit(limits.max_conv), pool=_limit(limits.max_pool))
+        if limits.max_dense is not None:
+            hint += " " + m.t("layer_limit.hint_dense", dense=limits.max_dense)
+        return False, "; ".join(problems), measured, hint
     return True, m.t("layer_limit.pass", conv=conv, pool=pool), measured, ""
+
+
+def _limit(value: int | None) -> object:
+    return "∞" if value is None else value
+
+
+def check_model_structure(m: Measured) -> Outcome:
+    """The trained model's class name and its exact convolution, pooling and dense layer counts."""
+    want = m.assignment.structure
+    rec = m.recording
+    if not rec.fits:
+        return False, m.t("no_training"), "—", m.t("no_training_hint")
+    if not rec.layers and rec.model_class is None:
+        return False, m.t("model_structure.unknown"), "—", m.t("no_model_hint")
+    conv, pool = layer_counts(rec, m.evaluation)
+    counts = {"conv": conv, "pool": pool, "dense": dense_count(rec)}
+    measured = m.t("model_structure.measured", model_class=rec.model_class or "—", **counts)
+    problems = []
+    if want.model_class is not None and rec.model_class != want.model_class:
+        problems.append(m.t("model_structure.wrong_class", expected=want.model_class, found=rec.model_class or "—"))
+    for kind in ("conv", "pool", "dense"):
+        expected = getattr(want, kind)
+        if expected is not None and counts[kind] != expected:
+            problems.append(m.t(f"model_structure.wrong_{kind}", expected=expected, count=counts[kind]))
+    if problems:
+        return False, "; ".join(problems), measured, m.t("model_structure.hint", required=structure_text(m))
+    return True, m.t("model_structure.pass", required=structure_text(m)), measured, ""
+
+
+def structure_text(m: Measured) -> str:
+    """The required structure in words, e.g. "class LeNet5; 2 convolution(s), 2 pooling, 3 dense"."""
+    want = m.assignment.structure
+    parts = [m.t("model_structure.part_class", model_class=want.model_class)] if want.model_class else []
+    parts += [m.t(f"model_structure.part_{kind}", count=getattr(want, kind)) for kind in ("conv", "pool", "dense") if getattr(want, kind) is not None]
+    return m.t("model_structure.separator").join(parts) or "—"
 
 
 def check_test_accuracy(m: Measured) -> Outcome:
@@ -196,7 +289,9 @@ CHECKS: dict[str, Callable[[Measured], Outcome]] = {
     "epoch_limit": check_epoch_limit,
     "stop_message": check_stop_message,
     "accuracy_threshold": check_accuracy_threshold,
+    "loss_threshold": check_loss_threshold,
     "layer_limit": check_layer_limit,
+    "model_structure": check_model_structure,
     "test_accuracy": check_test_accuracy,
     "skeleton_integrity": check_skeleton_integrity,
 }
@@ -204,16 +299,21 @@ CHECKS: dict[str, Callable[[Measured], Outcome]] = {
 
 def required_text(check_id: str, m: Measured) -> str:
     a = m.assignment
-    return m.t(
-        f"{check_id}.required",
+    key = _metric_keys(a.training)("required") if check_id == "stop_message" else f"{check_id}.required"
+    text = m.t(
+        key,
         limit=a.training.max_epochs,
-        threshold=pct(a.training.threshold),
+        threshold=threshold_text(a.training),
         messages=" / ".join(a.training.stop_messages),
-        conv=a.limits.max_conv if a.limits.max_conv is not None else "∞",
-        pool=a.limits.max_pool if a.limits.max_pool is not None else "∞",
+        conv=_limit(a.limits.max_conv),
+        pool=_limit(a.limits.max_pool),
         minimum=pct(a.min_test_accuracy),
         timeout=a.timeout_s,
+        structure=structure_text(m) if check_id == "model_structure" else "",
     )
+    if check_id == "layer_limit" and a.limits.max_dense is not None:
+        text += " " + m.t("layer_limit.required_dense", dense=a.limits.max_dense)
+    return text
 
 
 def static_verdict(check_id: str, m: Measured) -> Outcome:

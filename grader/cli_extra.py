@@ -6,4 +6,10 @@ import argparse
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Add the batch, export and LMS commands (filled in by their modules)."""
+    """Add the batch, export and Gradescope commands (each module adds its own parsers)."""
+    from grader import batch, gradescope
+    from grader.exports import command as export
+
+    batch.register(sub)
+    export.register(sub)
+    gradescope.register(sub)

@@ -1,9 +1,10 @@
 """Measuring the exported model in a separate process that never ran the student's code.
 
-The host calls `evaluate_model`, which starts `python -m grader.evaluate REQUEST`; that process
-loads the SavedModel graph (not the student's Python classes), feeds it the 10,000 test images
-transformed exactly as the student's training images were, and counts convolution and pooling
-operations in one forward pass of the graph.
+The host calls `evaluate_model`, which starts `python -m grader.evaluate REQUEST` in the sandbox;
+that process loads the SavedModel graph (not the student's Python classes), feeds it the 10,000 test
+images transformed exactly as the student's training images were (and 10,000 training images, to
+check the training accuracy the kernel recorded), and counts convolution and pooling operations in
+one forward pass of the graph.
 """
 
 from __future__ import annotations
@@ -11,43 +12,140 @@ from __future__ import annotations
 import collections
 import json
 import os
+import secrets
+import shutil
+import stat
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 from grader.models import Evaluation
+from grader.sandbox import OutputSink, Sandbox
 
 CONV_OPS = {"Conv2D", "Conv3D", "DepthwiseConv2dNative", "Conv2DBackpropInput", "Conv3DBackpropInputV2", "Conv"}
 POOL_OPS = {"MaxPool", "MaxPoolV2", "AvgPool", "MaxPool3D", "AvgPool3D", "FractionalMaxPool", "FractionalAvgPool"}
 BATCH = 1000
+TRAIN_SAMPLE = 10_000  # training images measured too, to check the accuracy the kernel recorded
 
 
-def evaluate_model(model_dir: Path, mnist_path: Path, transform: dict[str, Any], out_path: Path, timeout_s: float = 300, prefix: tuple[str, ...] = ()) -> Evaluation:
-    """Run the evaluation process; its failures come back as `Evaluation.error`."""
+def evaluate_model(
+    model_dir: Path,
+    mnist_path: Path,
+    transform: dict[str, Any],
+    out_path: Path | None = None,
+    timeout_s: float = 300,
+    prefix: tuple[str, ...] = (),
+    sandbox: Sandbox | None = None,
+) -> Evaluation:
+    """Run the evaluation process (in `sandbox`: the graph is the student's); failures come back as
+    `Evaluation.error`.
+
+    The process answers on its stdout, on a line that starts with a token it read from its stdin
+    before loading the model: the graph it runs can write files and print, but cannot know the
+    token, so it cannot forge the answer. `out_path`, if given, receives the answer (host-side).
+    """
+    problem = unsafe_tree(model_dir)
+    if problem:
+        return Evaluation(error=problem)
     if not (model_dir / "saved_model.pb").is_file():
         return Evaluation(error="no exported model")
-    request = {"model_dir": str(model_dir), "mnist_path": str(mnist_path), "transform": transform, "out": str(out_path)}
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "TF_CPP_MIN_LOG_LEVEL": "3", "HOME": str(out_path.parent), "LANG": "C.UTF-8"}
-    cmd = [*prefix, sys.executable, "-m", "grader.evaluate", json.dumps(request)]
+    token = secrets.token_hex(16)
+    request = {"model_dir": str(model_dir), "mnist_path": str(mnist_path), "transform": transform}
+    scratch = Path(tempfile.mkdtemp(prefix="grader-eval-")) if sandbox is None else sandbox.writable_dir("eval")
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "TF_CPP_MIN_LOG_LEVEL": "3", "HOME": str(scratch), "LANG": "C.UTF-8"}
+    argv = [*prefix, sys.executable, "-m", "grader.evaluate", json.dumps(request)]
+    run = sandbox.new_run("evaluation") if sandbox else None
+    cmd = sandbox.command(run, argv, cwd=scratch, readable=[model_dir, mnist_path]) if sandbox and run else argv
+    out, err = OutputSink(keep_head=1 << 20, keep_tail=1 << 20), OutputSink()
     try:
-        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout_s, check=False)
+        proc = subprocess.Popen(cmd, env=env, cwd=scratch, stdin=subprocess.PIPE, stdout=out.write_fd, stderr=err.write_fd, start_new_session=True)
+    except OSError as exc:
+        out.finish(), err.finish()
+        return Evaluation(error=f"the evaluation could not start: {exc}")
+    if run:
+        run.attach(proc.pid)
+    out.started(), err.started()
+    try:
+        try:
+            assert proc.stdin is not None
+            proc.stdin.write(f"{token}\n".encode())
+            proc.stdin.close()
+        except OSError:
+            pass
+        proc.wait(timeout=timeout_s)
     except subprocess.TimeoutExpired:
         return Evaluation(error=f"evaluating the model took longer than {int(timeout_s)} s")
-    try:
-        data = json.loads(out_path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        tail = (proc.stderr or "").strip().splitlines()[-1:] or [f"exit code {proc.returncode}"]
+    finally:
+        if run:
+            run.kill()
+        else:
+            proc.kill()
+        proc.wait()
+        out.finish(), err.finish()
+        if sandbox is None:
+            shutil.rmtree(scratch, ignore_errors=True)
+    data = _answer(out, token)
+    if data is None:
+        if run and run.oom_killed():
+            return Evaluation(error=f"the evaluation ran out of memory (limit {run.sandbox.limits.memory_mb} MB)")
+        tail = err.text().strip().splitlines()[-1:] or [f"exit code {proc.returncode}"]
         return Evaluation(error=f"the model could not be evaluated: {tail[0][:300]}")
-    return Evaluation(
-        test_accuracy=data.get("test_accuracy"),
-        test_images=int(data.get("test_images", 0)),
-        conv_ops=int(data.get("conv_ops", 0)),
-        pool_ops=int(data.get("pool_ops", 0)),
-        duration_s=float(data.get("duration_s", 0.0)),
-        error=data.get("error"),
-    )
+    if out_path is not None:
+        out_path.write_text(json.dumps(data), encoding="utf-8")
+    try:
+        return Evaluation(
+            test_accuracy=_fraction(data.get("test_accuracy")),
+            test_images=int(data.get("test_images", 0)),
+            conv_ops=int(data.get("conv_ops", 0)),
+            pool_ops=int(data.get("pool_ops", 0)),
+            duration_s=float(data.get("duration_s", 0.0)),
+            error=str(data["error"])[:1000] if data.get("error") is not None else None,
+            train_accuracy=_fraction(data.get("train_accuracy")),
+        )
+    except (TypeError, ValueError) as exc:
+        return Evaluation(error=f"the evaluation's answer was malformed: {exc}")
+
+
+def _answer(out: OutputSink, token: str) -> dict[str, Any] | None:
+    """The last line of the process's stdout that carries the token, as JSON."""
+    found = None
+    for part in ("head", "tail"):
+        for line in out.text(part).splitlines():
+            if line.startswith(token):
+                try:
+                    value = json.loads(line[len(token) :])
+                except json.JSONDecodeError:
+                    continue
+                found = value if isinstance(value, dict) else found
+    return found
+
+
+def _fraction(value: Any) -> float | None:
+    if value is None:
+        return None
+    number = float(value)
+    if not 0 <= number <= 1:
+        raise ValueError(f"{number} is not a fraction")
+    return number
+
+
+def unsafe_tree(root: Path) -> str | None:
+    """Why the folder the sandbox wrote must not be read by the host, or None: a symbolic link or a
+    special file could make the host (or the evaluation's mounts) read something else."""
+    try:
+        if root.is_symlink():
+            return "the exported model folder is a symbolic link"
+        for folder, dirs, files in os.walk(root, followlinks=False):
+            for name in [*dirs, *files]:
+                mode = os.lstat(os.path.join(folder, name)).st_mode
+                if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+                    return f"the exported model contains a link or special file ({name})"
+    except OSError as exc:
+        return f"the exported model could not be read: {exc.strerror}"
+    return None
 
 
 def count_ops(graph_def: Any) -> collections.Counter[str]:
@@ -100,8 +198,17 @@ def _measure(request: dict[str, Any]) -> dict[str, Any]:
         outputs = serve(**{input_name: tf.constant(x[start : start + BATCH])})
         logits = np.asarray(next(iter(outputs.values())))
         correct += int((logits.reshape(len(logits), -1).argmax(axis=1) == y_test[start : start + BATCH]).sum())
+    with np.load(request["mnist_path"], allow_pickle=False) as data:
+        x_train, y_train = data["x_train"][:TRAIN_SAMPLE], data["y_train"][:TRAIN_SAMPLE]
+    xt = prepare_inputs(x_train, request["transform"], list(input_spec.shape), input_spec.dtype.as_numpy_dtype)
+    train_correct = 0
+    for start in range(0, len(xt), BATCH):
+        outputs = serve(**{input_name: tf.constant(xt[start : start + BATCH])})
+        logits = np.asarray(next(iter(outputs.values())))
+        train_correct += int((logits.reshape(len(logits), -1).argmax(axis=1) == y_train[start : start + BATCH]).sum())
     return {
         "test_accuracy": correct / len(x),
+        "train_accuracy": train_correct / len(xt),
         "test_images": len(x),
         "conv_ops": sum(counts[o] for o in CONV_OPS),
         "pool_ops": sum(counts[o] for o in POOL_OPS),
@@ -110,12 +217,19 @@ def _measure(request: dict[str, Any]) -> dict[str, Any]:
 
 
 def main(argv: list[str]) -> int:
+    """`python -m grader.evaluate REQUEST`: the token comes first on stdin, the answer goes to stdout
+    after it (or to REQUEST's "out" file, when run by hand without a token)."""
     request = json.loads(argv[1])
+    token = "" if request.get("out") else sys.stdin.readline().strip()  # read before the model is loaded
     try:
         result = _measure(request)
     except Exception as exc:  # noqa: BLE001 - any failure is reported as data
         result = {"error": f"{type(exc).__name__}: {str(exc)[:500]}"}
-    Path(request["out"]).write_text(json.dumps(result), encoding="utf-8")
+    if request.get("out"):
+        Path(request["out"]).write_text(json.dumps(result), encoding="utf-8")
+    else:
+        sys.stdout.flush()
+        os.write(1, f"\n{token}{json.dumps(result)}\n".encode())
     return 0
 
 

@@ -9,26 +9,33 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import re
+import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import nbformat
+import zmq
+import zmq.asyncio
 from jupyter_client.kernelspec import KernelSpec
 from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
+from traitlets import Any as AnyTrait
 from traitlets import List, Unicode
 
 from grader.models import ExecutionInfo
+from grader.sandbox import OutputSink, Run, Sandbox, directory_size
 from grader.terminal import ANSI
 
 MAX_OUTPUT_CHARS = 2_000_000
+MAX_MESSAGE_BYTES = 64 * 1024 * 1024  # one message from the kernel, at most
 MAX_SHOWN = 4000
 HIDDEN = "grader_hidden"
 
@@ -45,7 +52,9 @@ class RunSpec:
     entry: str | None = None
     limits: dict[str, int | None] | None = None  # stop early when these break; None: never
     env: dict[str, str] = field(default_factory=dict)
-    kernel_prefix: tuple[str, ...] = ()  # a sandbox command the kernel runs under
+    kernel_prefix: tuple[str, ...] = ()  # a command the kernel runs under, inside the sandbox (e.g. a tracer)
+    sandbox: Sandbox | None = None  # None: no isolation at all (the grader's own tests of trusted code)
+    ipc_dir: Path | None = None  # where the kernel's unix sockets live (no TCP: the sandbox has no network)
 
     @property
     def record_path(self) -> Path:
@@ -57,9 +66,21 @@ class RunSpec:
 
 
 class GradingKernelManager(AsyncKernelManager):
-    """A kernel of this very Python, optionally started under a sandbox command."""
+    """A kernel of this very Python, started under the sandbox's command (`wrap`), talking over
+    unix sockets in a folder the sandbox shares when `transport` is "ipc"."""
 
     prefix = List(Unicode(), default_value=[])
+    wrap = AnyTrait(default_value=None, allow_none=True)  # argv -> the sandboxed argv
+    owner = AnyTrait(default_value=None, allow_none=True)  # uid that must read the connection file
+
+    def client(self, **kwargs: Any) -> Any:
+        """A client whose sockets refuse any message larger than MAX_MESSAGE_BYTES: the kernel cannot
+        make the host hold an output of gigabytes (such a message is lost; output counts as truncated)."""
+        context = zmq.asyncio.Context()
+        context.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
+        kc = super().client(context=context, **kwargs)
+        kc._created_context = True  # destroyed with the client
+        return kc
 
     @property
     def kernel_spec(self) -> KernelSpec:  # type: ignore[override]
@@ -67,24 +88,52 @@ class GradingKernelManager(AsyncKernelManager):
         return KernelSpec(argv=argv, display_name="grader", language="python", env={})
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
-        return [*self.prefix, *super().format_kernel_cmd(extra_arguments)]
+        cmd = [*self.prefix, *super().format_kernel_cmd(extra_arguments)]
+        return self.wrap(cmd) if self.wrap else cmd
+
+    def write_connection_file(self, **kwargs: Any) -> None:
+        super().write_connection_file(**kwargs)
+        if self.owner is not None:
+            os.chown(self.connection_file, self.owner, self.owner)
 
 
 class CappedClient(NotebookClient):
     """Keeps at most MAX_OUTPUT_CHARS of output in memory; notes when it dropped some."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, *args: Any, max_chars: int = MAX_OUTPUT_CHARS, **kwargs: Any) -> None:
+        log = logging.getLogger(f"grader.execute.client{id(self)}")
+        log.propagate = False
+        log.addHandler(_LostOutput(self))
+        super().__init__(*args, log=log, **kwargs)
         self.kept_chars = 0
+        self.max_chars = max_chars
         self.truncated = False
+
+    def release_log(self) -> None:
+        """Forget the per-client logger (it refers to this client)."""
+        self.log.handlers.clear()
+        logging.Logger.manager.loggerDict.pop(self.log.name, None)
 
     def output(self, outs: list[NotebookNode], msg: dict[str, Any], display_id: str | None, cell_index: int) -> NotebookNode | None:
         size = len(json.dumps(msg.get("content", {}), default=str))
-        if self.kept_chars + size > MAX_OUTPUT_CHARS and msg.get("msg_type") != "error":
+        if self.kept_chars + size > self.max_chars and msg.get("msg_type") != "error":
             self.truncated = True
             return None
         self.kept_chars += size
         return super().output(outs, msg, display_id, cell_index)
+
+
+class _LostOutput(logging.Handler):
+    """nbclient's "Timeout waiting for IOPub output": output was lost (e.g. a message over the size
+    limit was refused), so the output kept is not all there was."""
+
+    def __init__(self, client: CappedClient) -> None:
+        super().__init__(logging.WARNING)
+        self.client = client
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if "IOPub" in record.getMessage():
+            self.client.truncated = True
 
 
 def build_notebook(student: NotebookNode, spec: RunSpec) -> NotebookNode:
@@ -131,19 +180,75 @@ def execute(student: NotebookNode, spec: RunSpec) -> ExecutionInfo:
     return asyncio.run(_execute(student, spec))
 
 
+STARTUP_GRACE_S = 120  # the kernel's own start, on top of the submission's time limit
+DISK_POLL_S = 1.0
+
+
 async def _execute(student: NotebookNode, spec: RunSpec) -> ExecutionInfo:
     spec.rundir.mkdir(parents=True, exist_ok=True)
     spec.workdir.mkdir(parents=True, exist_ok=True)
+    sandbox = spec.sandbox
+    run = sandbox.new_run("kernel") if sandbox else None
     notebook = build_notebook(student, spec)
-    km = GradingKernelManager(prefix=list(spec.kernel_prefix))
-    client = CappedClient(notebook, km=km, timeout=int(spec.timeout_s), startup_timeout=120, allow_errors=False, record_timing=False)
+    km = _kernel_manager(spec, run)
+    limit = sandbox.limits.output_chars if sandbox else MAX_OUTPUT_CHARS
+    client = CappedClient(notebook, km=km, timeout=int(spec.timeout_s), startup_timeout=STARTUP_GRACE_S, allow_errors=False, record_timing=False, max_chars=limit)
+    client.shutdown_kernel = "immediate"  # whatever the kernel still runs is killed with it
+    sink = OutputSink(keep_tail=16 * 1024)  # what the kernel writes to its own stdout and stderr
     started = time.monotonic()
+    state = _State(notebook)
+    try:
+        info = await asyncio.wait_for(_run_cells(client, spec, run, sink, state, started), spec.timeout_s + STARTUP_GRACE_S)
+    except asyncio.TimeoutError:  # the kernel did not even answer: stopped all the same
+        info = _timeout(spec, notebook, state.index)
+    finally:
+        if run:
+            run.kill()  # daemons, double forks and anything else the submission started
+        sink.finish()
+        client.release_log()
+    if run:
+        info = _verdict(info, run, sandbox)  # type: ignore[arg-type]
+    truncated = client.truncated or sink.total > limit
+    return _with(info, duration_s=round(time.monotonic() - started, 3), output_truncated=truncated, timeout_s=spec.timeout_s, sandbox=sandbox.describe() if sandbox else "")
+
+
+class _State:
+    def __init__(self, notebook: NotebookNode) -> None:
+        self.notebook, self.index = notebook, 0
+
+
+def _kernel_manager(spec: RunSpec, run: Run | None) -> GradingKernelManager:
+    kwargs: dict[str, Any] = {"prefix": list(spec.kernel_prefix)}
+    if spec.ipc_dir:
+        kwargs.update(transport="ipc", ip=str(spec.ipc_dir / "kernel"), connection_file=str(spec.ipc_dir / "kernel.json"))
+    if run:
+        sandbox = run.sandbox
+        writable = [spec.rundir, *([spec.ipc_dir] if spec.ipc_dir else [])]
+
+        def wrap(argv: list[str]) -> list[str]:
+            return sandbox.command(run, argv, cwd=spec.workdir, readable=[spec.mnist_path], writable=writable)
+
+        kwargs.update(wrap=wrap, owner=sandbox.uid)
+    km = GradingKernelManager(**kwargs)
+    km.shutdown_wait_time = 1.0
+    return km
+
+
+async def _run_cells(client: CappedClient, spec: RunSpec, run: Run | None, sink: OutputSink, state: _State, started: float) -> ExecutionInfo:
+    notebook = state.notebook
     deadline = started + spec.timeout_s
     info = ExecutionInfo(status="ok")
     finish_index = len(notebook.cells) - 1
+    watchdog: asyncio.Task[None] | None = None
     try:
-        async with client.async_setup_kernel(cwd=str(spec.workdir), env=kernel_env(spec)):
+        launch = {"cwd": str(spec.workdir), "env": kernel_env(spec), "stdin": subprocess.DEVNULL, "stdout": sink.write_fd, "stderr": sink.write_fd}
+        async with client.async_setup_kernel(**launch):
+            sink.started()
+            if run:
+                run.attach(client.km.provisioner.process.pid)  # type: ignore[union-attr]
+                watchdog = asyncio.create_task(_watch_disk(run, spec))
             for index, cell in enumerate(notebook.cells):
+                state.index = index
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     info = _timeout(spec, notebook, index)
@@ -162,19 +267,75 @@ async def _execute(student: NotebookNode, spec: RunSpec) -> ExecutionInfo:
                     if index == finish_index:
                         break  # the finish cell records its own failures; this is the student's doing
                     info = _cell_error(notebook, index, exc)
+            if run and info.status not in ("ok", "stopped"):
+                run.kill()  # before nbclient's shutdown: a kernel that ignores signals is not waited for
     except DeadKernelError:
-        info = ExecutionInfo(status="kernel_died", message="The kernel stopped while running your code (did it call sys.exit() or os._exit(), or crash?).")
+        info = _died(notebook, state.index, sink)
     except (RuntimeError, TimeoutError) as exc:
         if "Kernel died" in str(exc) or "kernel" in str(exc).lower():
-            info = ExecutionInfo(status="kernel_died", message=f"The kernel could not run your code: {str(exc)[:200]}")
+            info = _with(_died(notebook, state.index, sink), message=f"The kernel could not run your code: {str(exc)[:200]}")
         else:
             raise
-    return _with(info, duration_s=round(time.monotonic() - started, 3), output_truncated=client.truncated)
+    finally:
+        if watchdog:
+            watchdog.cancel()
+    if run and run.killed_for == "disk":
+        limit = run.sandbox.limits.disk_mb
+        info = ExecutionInfo(status="error", message=f"Your code wrote more than {limit} MB of files and was stopped.", exception=f"DiskLimit: more than {limit} MB written", cell=info.cell)
+    return info
+
+
+async def _watch_disk(run: Run, spec: RunSpec) -> None:
+    """Stop the run when the folders it shares with the host hold more than the disk limit."""
+    folders = [spec.rundir, *([spec.ipc_dir] if spec.ipc_dir else [])]
+    if run.sandbox.mode != "bwrap":
+        folders.append(spec.workdir)  # under bubblewrap it is a size-limited tmpfs
+    limit = run.sandbox.limits.disk_mb * 1024 * 1024
+    while True:
+        await asyncio.sleep(DISK_POLL_S)
+        used = sum([await asyncio.to_thread(directory_size, f) for f in folders])
+        if used > limit:
+            run.killed_for = "disk"
+            run.kill()
+            return
+
+
+NOISE = re.compile(r"^(WARNING: All log messages before absl|[IWE]\d{4} \d\d:\d\d:\d\d|\[IPKernelApp\])")
+
+
+def _died(notebook: NotebookNode, index: int, sink: OutputSink) -> ExecutionInfo:
+    cell = student_cell_number(notebook, index)
+    tail = "\n".join(line for line in sink.text().splitlines() if not NOISE.match(line)).strip()
+    return ExecutionInfo(
+        status="kernel_died",
+        message="The Python kernel stopped while running your code (did it call os._exit() or exit(), or crash?).",
+        cell=cell,
+        source=_truncate(notebook.cells[index].source) if cell else "",
+        traceback=_truncate(ANSI.sub("", tail[-2000:]), 2000) if tail else "",
+    )
+
+
+TASK_ERRORS = ("BlockingIOError", "can't start new thread", "Resource temporarily unavailable")
+
+
+def _verdict(info: ExecutionInfo, run: Run, sandbox: Sandbox) -> ExecutionInfo:
+    """What the sandbox saw refines how the run went: a kill for memory, a process limit, an exit."""
+    if info.status in ("ok", "stopped", "invalid", "not_run"):
+        return info
+    limits = sandbox.limits
+    exception = info.exception or ""
+    if run.oom_killed() or exception.startswith("MemoryError"):
+        return _with(info, status="out_of_memory", message=f"Your code used more than the memory limit of {limits.memory_mb} MB and was stopped.")
+    if run.tasks_limit_hit() or any(e in exception for e in TASK_ERRORS):
+        return _with(info, status="too_many_processes", message=f"Your code started more processes or threads than the limit of {limits.max_tasks} and was stopped.")
+    if exception.startswith("SystemExit"):
+        return _with(info, status="kernel_died", message="Your code called sys.exit() (or exit()): the notebook stopped there.")
+    if "File too large" in exception:
+        return _with(info, message=f"Your code wrote a file larger than the limit of {limits.file_mb} MB.")
+    return info
 
 
 def _with(info: ExecutionInfo, **changes: Any) -> ExecutionInfo:
-    from dataclasses import replace
-
     return replace(info, **changes)
 
 

@@ -232,7 +232,10 @@ class Gradebook:
 
     def get(self, assignment: str, student: str) -> StoredResult | None:
         row = self.db.execute(f"SELECT {self._COLUMNS} FROM results WHERE assignment = ? AND student = ?", (assignment, student)).fetchone()
-        return self._stored(row, self.students()) if row else None
+        if not row:
+            return None
+        info = self.db.execute("SELECT info_json FROM students WHERE student = ?", (student,)).fetchone()
+        return self._stored(row, {student: json.loads(info[0])} if info else {})
 
     def results(self, assignment: str | None = None) -> list[StoredResult]:
         """Every stored result (of one assignment), ordered by student."""

@@ -26,6 +26,7 @@ ExecutionStatus = Literal[
     "invalid",  # the file could not be read as a notebook / module
     "not_run",  # execution was skipped (e.g. a certain static verdict)
     "stopped",  # the grader stopped the run early: a rule was already broken
+    "record_mismatch",  # the recorded training claims more than the exported model achieves
 ]
 
 
@@ -104,6 +105,7 @@ class Evaluation:
     pool_ops: int = 0  # pooling ops likewise
     duration_s: float = 0.0
     error: str | None = None
+    train_accuracy: float | None = None  # on the first 10,000 training images: a check of the recorded accuracy
 
 
 @dataclass(frozen=True)
@@ -119,6 +121,8 @@ class ExecutionInfo:
     traceback: str = ""  # frames of the student's own code only, ANSI removed (truncated)
     output_truncated: bool = False
     duration_s: float = 0.0
+    timeout_s: float | None = None  # the wall-clock limit the run had (the assignment's, or --timeout)
+    sandbox: str = ""  # which isolation was in force (grader.sandbox.Sandbox.describe)
 
 
 @dataclass(frozen=True)

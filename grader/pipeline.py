@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import nbformat
@@ -24,7 +24,10 @@ from grader.integrity import compare
 from grader.models import Evaluation, ExecutionInfo, Finding, GradeResult, Recording
 from grader.precheck import localise, precheck
 from grader.record import RecordError, read_recording
+from grader.sandbox import Limits, Sandbox
 from grader.submission import InvalidSubmission, Submission, load_submission
+
+MISMATCH_MARGIN = 0.03  # recorded last-epoch accuracy may exceed what the exported model achieves by this
 
 
 @dataclass(frozen=True)
@@ -37,8 +40,10 @@ class Options:
     entry: str | None = None
     data_dir: Path | None = None
     full: bool = False  # run everything: no verdict from the pre-check alone, no early stop
-    kernel_prefix: tuple[str, ...] = ()
+    kernel_prefix: tuple[str, ...] = ()  # a command the kernel runs under, inside the sandbox
     env: dict[str, str] = field(default_factory=dict)
+    sandbox: str = "auto"  # auto | bwrap | unshare | rlimits | off (see grader.sandbox)
+    memory_mb: int | None = None  # the sandbox's memory limit; None: Limits' default (4096 MB)
 
 
 def grade(path: Path, assignment: Assignment, options: Options = Options()) -> GradeResult:
@@ -57,27 +62,40 @@ def grade(path: Path, assignment: Assignment, options: Options = Options()) -> G
     if certain and not options.full:
         info = ExecutionInfo(status="not_run", message=certain[0].message)
         return assemble(assignment, path, lang, info, Recording(), Evaluation(), integrity, [f.message for f in certain], started, findings)
-    with tempfile.TemporaryDirectory(prefix="grader-") as tmp:
-        spec = RunSpec(
-            workdir=Path(tmp) / "work",
-            rundir=Path(tmp) / "run",
-            mnist_path=mnist,
-            timeout_s=options.timeout_s or assignment.timeout_s,
-            seed=options.seed,
-            entry=options.entry or assignment.entry,
-            limits=None if options.full else early_stop_limits(assignment),
-            env=options.env,
-            kernel_prefix=options.kernel_prefix,
-        )
-        info = execute(submission.notebook, spec)
-        errors = [info.message] if info.status != "ok" and info.message else []
-        recording, record_error = read_record(spec)
-        errors += [record_error] if record_error else []
-        evaluation = Evaluation()
-        if info.status != "stopped":
-            evaluation = evaluate_model(spec.model_dir, mnist, recording.input_transform, spec.rundir / "evaluation.json", prefix=options.kernel_prefix)
-        if evaluation.error and recording.fits:
-            errors.append(t(lang, "checks.test_accuracy.unknown", reason=recording.export_error or evaluation.error))
+    with tempfile.TemporaryDirectory(prefix="grader-", ignore_cleanup_errors=True) as tmp:
+        limits = Limits(memory_mb=options.memory_mb) if options.memory_mb else Limits()
+        sandbox = Sandbox(Path(tmp), mode=options.sandbox, limits=limits)
+        try:
+            spec = RunSpec(
+                workdir=sandbox.writable_dir("work"),  # under bubblewrap, a private tmpfs is mounted over it
+                rundir=sandbox.writable_dir("run"),
+                mnist_path=sandbox.readable_copy(mnist),
+                timeout_s=options.timeout_s or assignment.timeout_s,
+                seed=options.seed,
+                entry=options.entry or assignment.entry,
+                limits=None if options.full else early_stop_limits(assignment),
+                env=options.env,
+                kernel_prefix=options.kernel_prefix,
+                sandbox=sandbox,
+                ipc_dir=sandbox.writable_dir("ipc"),
+            )
+            info = execute(submission.notebook, spec)  # returns when no process of the submission is left
+            errors = [info.message] if info.status != "ok" and info.message else []
+            recording, record_error = read_record(spec)
+            errors += [record_error] if record_error else []
+            evaluation = Evaluation()
+            if info.status != "stopped":
+                evaluation = evaluate_model(spec.model_dir, spec.mnist_path, recording.input_transform, prefix=options.kernel_prefix, sandbox=sandbox)
+            if evaluation.error and recording.fits:
+                errors.append(t(lang, "checks.test_accuracy.unknown", reason=recording.export_error or evaluation.error))
+            mismatch = record_mismatch(recording, evaluation, lang)
+            if mismatch and info.status == "ok":
+                info = replace(info, status="record_mismatch", message=mismatch, exception=mismatch)
+                errors.append(mismatch)
+            if info.output_truncated:
+                errors.append(t(lang, "checks.execution.output_truncated", limit=sandbox.limits.output_chars))
+        finally:
+            sandbox.close()
     return assemble(assignment, path, lang, info, recording, evaluation, integrity, errors, started, findings)
 
 
@@ -90,10 +108,24 @@ def early_stop_limits(assignment: Assignment) -> dict[str, int | None]:
 
 
 def read_record(spec: RunSpec) -> tuple[Recording, str | None]:
+    """The kernel's record; the sandbox is gone by now, so it cannot change while it is read."""
     try:
+        if spec.record_path.is_symlink() or (spec.record_path.exists() and not spec.record_path.is_file()):
+            raise RecordError("the record is not a regular file")
         return read_recording(spec.record_path), None
     except RecordError as exc:
         return Recording(), f"The grader's record of your training was damaged ({exc}); nothing recorded could be used."
+
+
+def record_mismatch(recording: Recording, evaluation: Evaluation, lang: str) -> str | None:
+    """A message when the last recorded training accuracy is far above what the exported model
+    achieves on training images: the record (written inside the kernel) was forged or doctored."""
+    epochs = recording.all_epochs
+    recorded = epochs[-1].accuracy if epochs else None
+    measured = evaluation.train_accuracy
+    if recorded is None or measured is None or recorded - measured <= MISMATCH_MARGIN:
+        return None
+    return t(lang, "checks.execution.mismatch_detail", recorded=f"{recorded * 100:.2f}%", measured=f"{measured * 100:.2f}%")
 
 
 def skeleton_integrity(assignment: Assignment, submission: Submission) -> tuple[bool, str] | None:

@@ -86,7 +86,7 @@ def _layer(raw: Any) -> LayerInfo:
         class_name=str(layer.get("class_name", ""))[:200],
         output_shape=str(layer.get("output_shape", "?"))[:200],
         params=_opt_int(layer.get("params")) or 0,
-        kind=kind if kind in ("conv", "pool", "other") else "other",
+        kind=kind if kind in ("conv", "pool", "dense", "other") else "other",
         depth=min(_opt_int(layer.get("depth")) or 0, 50),
     )
 

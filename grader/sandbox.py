@@ -28,7 +28,6 @@ import functools
 import json
 import os
 import random
-import resource
 import shutil
 import signal
 import subprocess
@@ -38,7 +37,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
 from grader.errors import UsageError
 
@@ -144,9 +143,7 @@ def launcher(stage: str, *args: str) -> list[str]:
 def _proc_entries() -> list[tuple[int, dict[str, str]]]:
     """(pid, status fields) of every process we can see."""
     entries = []
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
+    for name in _proc_names():
         try:
             text = Path(f"/proc/{name}/status").read_text()
         except OSError:
@@ -156,11 +153,19 @@ def _proc_entries() -> list[tuple[int, dict[str, str]]]:
     return entries
 
 
+def _proc_names() -> list[str]:
+    try:
+        return [name for name in os.listdir("/proc") if name.isdigit()]
+    except OSError:  # no procfs: nothing to see
+        return []
+
+
 def pids_of_uid(uid: int) -> list[int]:
+    """Live processes (zombies excluded: they run nothing) with `uid` as real, effective or saved uid."""
     found = []
     for pid, fields in _proc_entries():
         uids = fields.get("Uid", "").split()
-        if str(uid) in uids:
+        if str(uid) in uids[:3] and not fields.get("State", "").startswith("Z"):
             found.append(pid)
     return found
 
@@ -177,9 +182,7 @@ def _session_and_descendants(root_pid: int) -> list[int]:
     """Processes in the session led by `root_pid`, and every descendant of it (for the rlimits mode)."""
     children: dict[int, list[int]] = {}
     sessions: dict[int, int] = {}
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
+    for name in _proc_names():
         try:
             stat = Path(f"/proc/{name}/stat").read_text()
         except OSError:
@@ -360,13 +363,14 @@ class Cgroup:
             return None
 
     def members(self) -> list[int]:
+        """Live members (a zombie stays listed until its parent reaps it, but runs nothing)."""
         pids: set[int] = set()
         for d in self.dirs:
             try:
                 pids.update(int(p) for p in (d / "cgroup.procs").read_text().split())
             except (OSError, ValueError):
                 pass
-        return sorted(pids)
+        return sorted(p for p in pids if _alive(p))
 
     def kill(self) -> None:
         if self.v2 and (self.v2 / "cgroup.kill").exists():
@@ -472,9 +476,8 @@ class Run:
                 left += self.cgroup.members()
             if self.pid is not None:
                 tree = _session_and_descendants(self.pid) if sb.mode in ("rlimits", "off") else []
-                _kill([self.pid, *tree])
+                _kill([*([self.pid] if _running_child(self.pid) else []), *tree])
                 left += [p for p in tree if _alive(p)]
-                _reap(self.pid)
             if sb.uid is not None:
                 mine = pids_of_uid(sb.uid)
                 _kill(mine)
@@ -515,11 +518,13 @@ def _alive(pid: int) -> bool:
     return state[state.rfind(")") + 2 :][:1] != "Z"
 
 
-def _reap(pid: int) -> None:
+def _running_child(pid: int) -> bool:
+    """Whether `pid` is still our running child: only then is it safe to signal (once reaped, the
+    number may belong to someone else). Nothing is reaped here: the Popen owning it does that."""
     try:
-        os.waitpid(pid, os.WNOHANG)
+        return os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is None
     except ChildProcessError:
-        pass
+        return False
 
 
 @dataclass
@@ -580,6 +585,13 @@ class Sandbox:
         if self.mode != "off":
             cg = Cgroup(f"grader-{uuid.uuid4().hex[:12]}", self.limits.memory_mb * MiB, self.limits.max_tasks)
             cgroup = cg if cg.dirs else None
+        if self.mode != "off" and self.uid is None and is_root() and not (cgroup and "pids" in cgroup.offered()):
+            if cgroup:
+                cgroup.remove()
+            raise SandboxError(
+                "submissions would run as root with no process limit (RLIMIT_NPROC does not bind root, and no pids cgroup is writable): "
+                "install bubblewrap, or a Python that other users can run, or grade trusted code with --sandbox=off"
+            )
         run = Run(self, name, cgroup)
         self.runs.append(run)
         return run
@@ -606,9 +618,10 @@ class Sandbox:
         return wrapped
 
     def _nproc(self) -> int:
-        if self.uid is not None or (self.mode == "bwrap" and not is_root()):
-            # a dedicated uid (or a user namespace) counts only the sandbox's tasks
-            return self.limits.max_tasks if self.uid is not None else self.limits.max_tasks + _count_tasks(pids_of_uid(os.getuid()))
+        """RLIMIT_NPROC counts every task of the uid: a dedicated uid has only the sandbox's; the
+        grader's own uid also has whatever it already runs."""
+        if self.uid is not None:
+            return self.limits.max_tasks
         return self.limits.max_tasks + _count_tasks(pids_of_uid(os.getuid()))
 
     def _bwrap(self, cwd: Path, readable: Sequence[Path], writable: Sequence[Path], private_cwd: bool) -> list[str]:
@@ -658,7 +671,8 @@ class Sandbox:
         cgroup = next((r.cgroup for r in self.runs if r.cgroup), None)
         offered = cgroup.offered() if cgroup else set()
         memory = f"memory {self.limits.memory_mb} MiB ({'cgroup' if 'memory' in offered else 'RLIMIT_DATA'})"
-        tasks = f"tasks {self.limits.max_tasks} ({'cgroup + ' if 'pids' in offered else ''}RLIMIT_NPROC)"
+        nproc = self.uid is not None or not is_root()  # RLIMIT_NPROC does not bind root
+        tasks = f"tasks {self.limits.max_tasks} ({' + '.join(m for m, on in (('cgroup', 'pids' in offered), ('RLIMIT_NPROC', nproc)) if on)})"
         text += [memory, tasks, f"files ≤ {self.limits.file_mb} MiB, written in all ≤ {self.limits.disk_mb} MiB", f"output ≤ {self.limits.output_chars} characters"]
         return "; ".join(text + self.warnings)
 
@@ -684,9 +698,14 @@ def runtime_paths() -> tuple[Path, ...]:
     """What a sandboxed Python needs to read: its installation, its virtual environment, its
     import path (as a fresh, isolated interpreter sees it) and the grader package itself."""
     probe = subprocess.run([sys.executable, "-I", "-c", "import sys, json; print(json.dumps(sys.path))"], capture_output=True, text=True, check=True, cwd="/")
-    paths = [Path(sys.prefix), Path(sys.base_prefix), Path(sys.executable).resolve().parent.parent]
-    paths += [Path(p) for p in json.loads(probe.stdout) if p and Path(p).is_absolute()]
-    paths.append(Path(__file__).resolve().parent)
+    package = Path(__file__).resolve().parent
+    checkout = package.parent if any((package.parent / n).exists() for n in ("pyproject.toml", ".git")) else None
+    paths = [Path(sys.prefix), Path(sys.base_prefix), Path(sys.executable).resolve().parent.parent, package]
+    for entry in json.loads(probe.stdout):
+        # a source checkout on the path (a legacy editable install) is mounted as its package only:
+        # its reference solutions, tests and .git stay invisible
+        if entry and Path(entry).is_absolute() and Path(entry).resolve() != checkout:
+            paths.append(Path(entry))
     system = (Path("/usr"), Path("/etc"), Path("/bin"), Path("/lib"), Path("/lib64"), Path("/sbin"))
     resolved = []
     for p in paths:
@@ -743,13 +762,7 @@ def directory_size(root: Path, max_entries: int = 200_000) -> int:
 # --------------------------------------------------------------------------------------------
 
 PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS, PR_CAPBSET_DROP, PR_SET_CHILD_SUBREAPER = 1, 38, 24, 36
-RLIMITS = {
-    "fsize": resource.RLIMIT_FSIZE,
-    "core": resource.RLIMIT_CORE,
-    "nproc": resource.RLIMIT_NPROC,
-    "data": resource.RLIMIT_DATA,
-    "nofile": resource.RLIMIT_NOFILE,
-}
+RLIMITS = ("fsize", "core", "nproc", "data", "nofile")
 
 
 def _prctl(option: int, value: int) -> int:
@@ -769,16 +782,21 @@ def _enter(args: list[str], command: list[str]) -> None:
 
 def _drop(args: list[str], command: list[str]) -> None:
     """Inside the namespaces: limits, a new session, the unprivileged uid, then the command."""
+    import resource  # POSIX only: imported here, so that the host side loads anywhere
+
     uid, init = None, False
     i = 0
     while i < len(args):
         if args[i] == "--rlimit":
             name, _, value = args[i + 1].partition("=")
+            which = getattr(resource, f"RLIMIT_{name.upper()}") if name in RLIMITS else None
+            if which is None:
+                raise SystemExit(f"grader.sandbox: unknown limit {name}")
             limit = int(value)
-            soft, hard = resource.getrlimit(RLIMITS[name])
+            _, hard = resource.getrlimit(which)
             if hard != resource.RLIM_INFINITY and limit > hard and os.geteuid() != 0:
-                limit = hard
-            resource.setrlimit(RLIMITS[name], (limit, limit))
+                limit = hard  # an unprivileged user cannot raise a hard limit; the lower one binds
+            resource.setrlimit(which, (limit, limit))
             i += 2
         elif args[i] == "--uid":
             uid = int(args[i + 1])
@@ -791,6 +809,10 @@ def _drop(args: list[str], command: list[str]) -> None:
         os.setsid()
     except OSError:
         pass
+    if "JPY_PARENT_PID" in os.environ:
+        # in a PID namespace the kernel's parent is PID 1: ipykernel would take that for its parent's
+        # death and exit; PDEATHSIG (below) and the namespace end it with the grader instead
+        os.environ["JPY_PARENT_PID"] = "1"
     if uid is not None:
         for cap in range(64):
             _prctl(PR_CAPBSET_DROP, cap)
@@ -826,7 +848,7 @@ def _supervise(command: list[str]) -> None:
             break
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     for _ in range(100):
-        left = _session_and_descendants(os.getpid()) if os.getpid() != 1 else [int(p) for p in os.listdir("/proc") if p.isdigit() and p != "1"]
+        left = _session_and_descendants(os.getpid()) if os.getpid() != 1 else [int(p) for p in _proc_names() if p != "1"]
         if not left:
             break
         _kill(left)

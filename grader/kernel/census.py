@@ -6,6 +6,7 @@ from typing import Any
 
 CONV_BASES = ("BaseConv", "BaseDepthwiseConv", "BaseSeparableConv", "BaseConvTranspose")
 POOL_BASES = ("BasePooling", "BaseGlobalPooling")
+DENSE_BASES = ("Dense",)  # keras.layers.Dense and its subclasses (not EinsumDense)
 
 
 def layer_kind(layer: Any) -> str:
@@ -14,6 +15,8 @@ def layer_kind(layer: Any) -> str:
         return "conv"
     if names & set(POOL_BASES):
         return "pool"
+    if names & set(DENSE_BASES):
+        return "dense"
     return "other"
 
 

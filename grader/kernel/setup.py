@@ -31,7 +31,7 @@ def install(config: dict[str, Any]) -> None:
 
     if seed is not None:
         keras.utils.set_random_seed(seed)
-    _redirect_mnist(recorder, config["mnist_path"])
+    _redirect_datasets(recorder, config["mnist_path"], config.get("dataset"))
     _patch_progbar(recorder)
     keras.Model.fit = recorder.wrap_fit(keras.Model.fit)
     _tee(recorder, "stdout")
@@ -51,28 +51,59 @@ def trained() -> bool:
     return bool(_RECORDER[-1].fits)
 
 
-def _redirect_mnist(recorder: Recorder, store: str) -> None:
-    """`load_data()` of every Keras entry point returns the grader's verified copy, offline."""
+def _redirect_datasets(recorder: Recorder, store: str, dataset: str | None = None) -> None:
+    """`load_data()` of the exercise's data set, at every Keras entry point, returns the grader's
+    verified copy, offline; the other data set's `load_data()` says which one to use instead.
+
+    `store` is the grader's store file (`mnist.npz` or `fashion_mnist.npz`); `dataset` names what it
+    holds, else its file name tells.
+    """
     import numpy as np
 
-    def load_data(path: str = "mnist.npz") -> Any:  # the student's `path=` is accepted and ignored
+    from grader.datasets import store_dataset
+
+    served = dataset or store_dataset(store)
+
+    def load_data(path: str = "mnist.npz") -> Any:  # the student's `path=` (MNIST) is accepted and ignored
         with np.load(store, allow_pickle=False) as data:
             arrays = {k: data[k].copy() for k in ("x_train", "y_train", "x_test", "y_test")}
         recorder.raw_x_train = arrays["x_train"].copy()
         return (arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"])
 
-    import keras
-    import keras.src.datasets.mnist as source
+    def elsewhere(name: str) -> Callable[..., Any]:
+        def load_data(*args: Any, **kwargs: Any) -> Any:
+            raise RuntimeError(
+                f"This exercise uses the {_TITLES[served]} data set: load it with "
+                f"tf.keras.datasets.{served}.load_data(), not {name}.load_data() (grading is offline)."
+            )
 
-    modules = [source, keras.datasets.mnist]
+        return load_data
+
+    for name in _TITLES:
+        for module in _dataset_modules(name):
+            module.load_data = load_data if name == served else elsewhere(name)
+
+
+_TITLES = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST"}
+
+
+def _dataset_modules(name: str) -> list[Any]:
+    """The modules whose `load_data` a student may call for data set `name`."""
+    import importlib
+
+    modules = []
+    for module_name in (f"keras.src.datasets.{name}", f"keras.datasets.{name}", f"tensorflow.keras.datasets.{name}"):
+        try:
+            modules.append(importlib.import_module(module_name))
+        except Exception:  # noqa: BLE001 - standalone Keras without TensorFlow's alias
+            continue
     try:
         import tensorflow as tf
 
-        modules.append(tf.keras.datasets.mnist)
-    except Exception:  # noqa: BLE001 - standalone Keras without TensorFlow's alias
+        modules.append(getattr(tf.keras.datasets, name))
+    except Exception:  # noqa: BLE001
         pass
-    for module in modules:
-        module.load_data = load_data
+    return list({id(m): m for m in modules}.values())
 
 
 def _patch_progbar(recorder: Recorder) -> None:

@@ -1,0 +1,4 @@
+# %%
+# Never finishes: the time limit stops it.
+while True:
+    pass
