@@ -249,6 +249,24 @@ def _under(mount: str, root: str, path: str) -> Path | None:
     return Path(mount) / path[len(root) :].lstrip("/")
 
 
+STALE_S = 3600
+
+
+def _remove_stale(parent: Path) -> None:
+    """Remove empty groups a grader left an hour ago or more (it was killed before cleaning up;
+    the sandbox died with it): they hold nothing, but they add up."""
+    try:
+        entries = [p for p in parent.iterdir() if p.name.startswith("grader-")]
+    except OSError:
+        return
+    for group in entries:
+        try:
+            if time.time() - group.stat().st_mtime > STALE_S and not (group / "cgroup.procs").read_text().strip():
+                group.rmdir()
+        except OSError:
+            pass
+
+
 class Cgroup:
     """The control groups of one run: a v2 group (membership, `cgroup.kill`, and its controllers),
     plus v1 groups for the controllers (memory, pids) that v2 does not offer on this machine."""
@@ -279,6 +297,7 @@ class Cgroup:
         if base is None:
             return
         for parent in dict.fromkeys([base, base.parent if base != Path(mount[1]) else base]):
+            _remove_stale(parent)
             group = parent / name
             try:
                 group.mkdir()
@@ -301,6 +320,7 @@ class Cgroup:
             return
 
     def _make_v1(self, controller: str, group: Path) -> None:
+        _remove_stale(group.parent)
         try:
             group.mkdir()
         except OSError:

@@ -32,7 +32,7 @@ def write(tmp_path, text, name="demo"):
 
 def test_shipped_assignments():
     ids = [a.id for a in list_assignments()]
-    assert ids == ["mnist-callback", "mnist-conv"]
+    assert ids == sorted(ids) and {"mnist-callback", "mnist-conv"} <= set(ids)
     conv = find_assignment("mnist-conv")
     assert (conv.training.max_epochs, conv.training.threshold, conv.limits.max_conv, conv.limits.max_pool) == (20, 0.998, 1, 1)
     callback = find_assignment("mnist-callback")
@@ -71,5 +71,5 @@ def test_bad_fields_are_named(tmp_path, edit, field):
 
 
 def test_unknown_assignment_lists_the_known_ones():
-    with pytest.raises(UsageError, match="known: mnist-callback, mnist-conv"):
+    with pytest.raises(UsageError, match=r"known: .*mnist-callback.*mnist-conv"):
         find_assignment("mnist-nope")
