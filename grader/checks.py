@@ -101,13 +101,18 @@ def metrics_of(recording: Recording, evaluation: Evaluation) -> Metrics:
     )
 
 
+def execution_message(info: ExecutionInfo, assignment: Assignment, lang: str) -> str:
+    """What went wrong in running the submission, for the student, in `lang`."""
+    where = t(lang, "checks.execution.where", cell=info.cell, line=info.line) if info.cell and info.line else t(lang, "checks.execution.where_cell", cell=info.cell) if info.cell else ""
+    limit = int(info.timeout_s or assignment.timeout_s)
+    return t(lang, f"checks.execution.{info.status}", limit=limit, where=where, exception=info.exception or info.message)
+
+
 def check_execution(m: Measured) -> Outcome:
     info = m.execution
     if info.status == "ok":
         return True, m.t("execution.pass"), m.t("execution.measured_ok"), ""
-    where = m.t("execution.where", cell=info.cell, line=info.line) if info.cell and info.line else m.t("execution.where_cell", cell=info.cell) if info.cell else ""
-    message = m.t(f"execution.{info.status}", limit=m.assignment.timeout_s, where=where, exception=info.exception or info.message)
-    return False, message, info.exception or info.message, m.t(f"execution.hint_{info.status}")
+    return False, execution_message(info, m.assignment, m.lang), info.exception or info.message, m.t(f"execution.hint_{info.status}")
 
 
 def check_epoch_limit(m: Measured) -> Outcome:
@@ -316,6 +321,9 @@ def required_text(check_id: str, m: Measured) -> str:
     return text
 
 
+RECORD_BASED = ("epoch_limit", "stop_message", "accuracy_threshold", "loss_threshold")  # need a trustworthy record
+
+
 def static_verdict(check_id: str, m: Measured) -> Outcome:
     """When the pre-check's certain findings stopped grading before execution."""
     certain = [f for f in m.findings if f.certain and f.check == check_id]
@@ -333,6 +341,8 @@ def outcome(check_id: str, m: Measured) -> Outcome:
         return static_verdict(check_id, m)
     if status == "stopped" and check_id not in (m.recording.stopped_by, "skeleton_integrity", "execution"):
         return False, m.t("not_evaluated_stopped", reason=m.execution.message), "—", ""
+    if status == "record_mismatch" and check_id in RECORD_BASED:
+        return False, execution_message(m.execution, m.assignment, m.lang), m.execution.exception, m.t("execution.hint_record_mismatch")
     return CHECKS[check_id](m)
 
 

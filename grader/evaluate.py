@@ -180,6 +180,13 @@ def prepare_inputs(images: Any, transform: dict[str, Any], spec_shape: list[int 
     return x.reshape(-1, *shape).astype(dtype)
 
 
+def train_rows(transform: dict[str, Any]) -> int:
+    """How many training images to measure the model on: the ones the student trained on, when
+    `fit` got the first n raw images in order (a subset is then judged on itself), else a sample."""
+    rows = transform.get("rows") if transform.get("exact") else None
+    return min(int(rows), TRAIN_SAMPLE) if isinstance(rows, int) and rows > 0 else TRAIN_SAMPLE
+
+
 def _measure(request: dict[str, Any]) -> dict[str, Any]:
     import numpy as np
     import tensorflow as tf
@@ -192,24 +199,23 @@ def _measure(request: dict[str, Any]) -> dict[str, Any]:
     counts = count_ops(serve.graph.as_graph_def())
     with np.load(request["mnist_path"], allow_pickle=False) as data:
         x_test, y_test = data["x_test"], data["y_test"]
-    x = prepare_inputs(x_test, request["transform"], list(input_spec.shape), input_spec.dtype.as_numpy_dtype)
-    correct = 0
-    for start in range(0, len(x), BATCH):
-        outputs = serve(**{input_name: tf.constant(x[start : start + BATCH])})
-        logits = np.asarray(next(iter(outputs.values())))
-        correct += int((logits.reshape(len(logits), -1).argmax(axis=1) == y_test[start : start + BATCH]).sum())
-    with np.load(request["mnist_path"], allow_pickle=False) as data:
-        x_train, y_train = data["x_train"][:TRAIN_SAMPLE], data["y_train"][:TRAIN_SAMPLE]
-    xt = prepare_inputs(x_train, request["transform"], list(input_spec.shape), input_spec.dtype.as_numpy_dtype)
-    train_correct = 0
-    for start in range(0, len(xt), BATCH):
-        outputs = serve(**{input_name: tf.constant(xt[start : start + BATCH])})
-        logits = np.asarray(next(iter(outputs.values())))
-        train_correct += int((logits.reshape(len(logits), -1).argmax(axis=1) == y_train[start : start + BATCH]).sum())
+        rows = train_rows(request["transform"])
+        x_train, y_train = data["x_train"][:rows], data["y_train"][:rows]
+    shape, dtype = list(input_spec.shape), input_spec.dtype.as_numpy_dtype
+
+    def accuracy(images: Any, labels: Any) -> float:
+        x = prepare_inputs(images, request["transform"], shape, dtype)
+        correct = 0
+        for start in range(0, len(x), BATCH):
+            outputs = serve(**{input_name: tf.constant(x[start : start + BATCH])})
+            logits = np.asarray(next(iter(outputs.values())))
+            correct += int((logits.reshape(len(logits), -1).argmax(axis=1) == labels[start : start + BATCH]).sum())
+        return correct / len(x)
+
     return {
-        "test_accuracy": correct / len(x),
-        "train_accuracy": train_correct / len(xt),
-        "test_images": len(x),
+        "test_accuracy": accuracy(x_test, y_test),
+        "train_accuracy": accuracy(x_train, y_train),
+        "test_images": len(x_test),
         "conv_ops": sum(counts[o] for o in CONV_OPS),
         "pool_ops": sum(counts[o] for o in POOL_OPS),
         "duration_s": round(time.perf_counter() - started, 3),

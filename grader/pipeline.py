@@ -15,7 +15,7 @@ import nbformat
 
 from grader import __version__
 from grader.assignment import Assignment
-from grader.checks import Measured, metrics_of, run_checks
+from grader.checks import Measured, execution_message, metrics_of, run_checks
 from grader.datasets import ensure_mnist
 from grader.evaluate import evaluate_model
 from grader.execute import RunSpec, execute
@@ -54,8 +54,8 @@ def grade(path: Path, assignment: Assignment, options: Options = Options()) -> G
     try:
         submission = load_submission(path)
     except InvalidSubmission as exc:
-        info = ExecutionInfo(status="invalid", message=str(exc))
-        return assemble(assignment, path, lang, info, Recording(), Evaluation(), None, [str(exc)], started)
+        info = ExecutionInfo(status="invalid", message=str(exc), exception=str(exc))
+        return assemble(assignment, path, lang, info, Recording(), Evaluation(), None, [execution_message(info, assignment, lang)], started)
     findings = tuple(localise(f, lang) for f in precheck([c.source for c in submission.code_cells], assignment))
     integrity = skeleton_integrity(assignment, submission)
     certain = [f for f in findings if f.certain]
@@ -80,7 +80,7 @@ def grade(path: Path, assignment: Assignment, options: Options = Options()) -> G
                 ipc_dir=sandbox.writable_dir("ipc"),
             )
             info = execute(submission.notebook, spec)  # returns when no process of the submission is left
-            errors = [info.message] if info.status != "ok" and info.message else []
+            errors = [execution_message(info, assignment, lang)] if info.status != "ok" else []
             recording, record_error = read_record(spec)
             errors += [record_error] if record_error else []
             evaluation = Evaluation()
@@ -91,7 +91,7 @@ def grade(path: Path, assignment: Assignment, options: Options = Options()) -> G
             mismatch = record_mismatch(recording, evaluation, lang)
             if mismatch and info.status == "ok":
                 info = replace(info, status="record_mismatch", message=mismatch, exception=mismatch)
-                errors.append(mismatch)
+                errors.append(execution_message(info, assignment, lang))
             if info.output_truncated:
                 errors.append(t(lang, "checks.execution.output_truncated", limit=sandbox.limits.output_chars))
         finally:

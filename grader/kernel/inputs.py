@@ -31,6 +31,6 @@ def infer_input_transform(x: Any, raw: Any) -> dict[str, Any]:
         if pixels.std() > 0:
             a, b = np.polyfit(pixels.ravel(), sample.ravel(), 1)
             if np.abs(a * pixels + b - sample).max() <= 1e-3 * max(1.0, abs(a) * 255):
-                return {"known": True, "exact": True, "shape": shape, "scale": float(a), "offset": float(b)}
+                return {"known": True, "exact": True, "shape": shape, "scale": float(a), "offset": float(b), "rows": int(n)}
     low, high = float(sample.min()), float(sample.max())
     return {"known": True, "exact": False, "shape": shape, "scale": (high - low) / 255 or 1.0, "offset": low}

@@ -1,0 +1,54 @@
+"""The gradebook key of a submission: a result stored under the same key is never graded again."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from grader import __version__
+from grader.batch.discovery import file_sha256
+from grader.batch.jobs import options_as_json
+
+if TYPE_CHECKING:
+    from grader.assignment import Assignment
+    from grader.pipeline import Options
+
+KEY_VERSION = 1
+OPTIONS_NOT_IN_KEY = ("data_dir", "env")  # where the data lives and thread counts do not change a grade
+
+
+def assignment_sha256(assignment: Assignment) -> str:
+    """The content of the assignment's folder (its TOML, skeleton and any other file)."""
+    digest = hashlib.sha256(assignment.id.encode() + b"\0")
+    for path in sorted(p for p in Path(assignment.folder).rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+        digest.update(path.relative_to(assignment.folder).as_posix().encode() + b"\0" + bytes.fromhex(file_sha256(path)))
+    return digest.hexdigest()
+
+
+def grading_options(assignment: Assignment, options: Options) -> dict[str, Any]:
+    """The options that change a grade, with the assignment's defaults filled in.
+
+    Every field of `Options` counts except `data_dir` and `env`, so a field added later is
+    part of the key without anyone remembering to add it.
+    """
+    values = options_as_json(options, OPTIONS_NOT_IN_KEY)
+    values["lang"] = options.lang or assignment.default_lang
+    values["timeout_s"] = float(options.timeout_s or assignment.timeout_s)
+    values["entry"] = options.entry or assignment.entry
+    return values
+
+
+def grading_key(student: str, content: str, assignment_id: str, assignment_content: str, options: dict[str, Any]) -> str:
+    """The SHA-256 of everything that makes a grade: student, content, assignment, grader version, options."""
+    material = {
+        "key_version": KEY_VERSION,
+        "student": student,
+        "content_sha256": content,
+        "assignment": assignment_id,
+        "assignment_sha256": assignment_content,
+        "grader_version": __version__,
+        "options": options,
+    }
+    return hashlib.sha256(json.dumps(material, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
