@@ -74,7 +74,7 @@ def main() -> int:
     parser.add_argument("--json", type=Path, help="also write the measurements to this file")
     args = parser.parse_args()
 
-    from grader.batch import default_jobs, usable_cores
+    from grader.batch.machine import default_jobs, usable_cores
     from grader.datasets import ensure_mnist
 
     store = ensure_mnist()

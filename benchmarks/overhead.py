@@ -86,7 +86,7 @@ def main() -> int:
                 ratios.append(graded / bare)
                 bare_times.append(bare)
                 grader_times.append(graded)
-                timings.append(result.get("timings", {}))
+                timings.append(result["execution"].get("timings", {}))
                 print(f"{assignment} run {run + 1}: bare {bare:.1f} s, grader {graded:.1f} s, ratio {graded / bare:.3f}, passed={result['passed']}", flush=True)
             print(f"{assignment}: ratio grader/bare  {spread(ratios)}   (bare {spread(bare_times)} s; grader {spread(grader_times)} s)")
             phases = sorted({k for t in timings for k in t})

@@ -7,7 +7,8 @@ import argparse
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add the batch, export and Gradescope commands (each module adds its own parsers)."""
-    from grader import batch, gradescope
+    from grader import gradescope
+    from grader.batch import command as batch
     from grader.exports import command as export
 
     batch.register(sub)

@@ -31,82 +31,110 @@ BATCH = 1000
 TRAIN_SAMPLE = 10_000  # training images measured too, to check the accuracy the kernel recorded
 
 
-def evaluate_model(
-    model_dir: Path,
-    mnist_path: Path,
-    transform: dict[str, Any],
-    out_path: Path | None = None,
-    timeout_s: float = 300,
-    prefix: tuple[str, ...] = (),
-    sandbox: Sandbox | None = None,
-) -> Evaluation:
-    """Run the evaluation process (in `sandbox`: the graph is the student's); failures come back as
-    `Evaluation.error`.
+class Evaluator:
+    """The evaluation process: it imports TensorFlow as soon as it starts, then waits, idle, until
+    `measure` names the exported model (or `close`). Started before a kernel, the import overlaps
+    the training; that needs a uid of its own, since a kernel's end kills its uid's processes.
 
-    The process answers on its stdout, on a line that starts with a token it read from its stdin
-    before loading the model: the graph it runs can write files and print, but cannot know the
-    token, so it cannot forge the answer. `out_path`, if given, receives the answer (host-side).
+    It runs in `sandbox` (the graph is the student's) and answers on its stdout, on a line that
+    starts with a token it read from its stdin before any model existed: the graph it runs can
+    write files and print, but cannot know the token, so it cannot forge the answer.
     """
-    problem = unsafe_tree(model_dir)
-    if problem:
-        return Evaluation(error=problem)
-    if not (model_dir / "saved_model.pb").is_file():
-        return Evaluation(error="no exported model")
-    token = secrets.token_hex(16)
-    request = {"model_dir": str(model_dir), "mnist_path": str(mnist_path), "transform": transform}
-    scratch = Path(tempfile.mkdtemp(prefix="grader-eval-")) if sandbox is None else sandbox.writable_dir("eval")
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "TF_CPP_MIN_LOG_LEVEL": "3", "HOME": str(scratch), "LANG": "C.UTF-8"}
-    argv = [*prefix, sys.executable, "-m", "grader.evaluate", json.dumps(request)]
-    run = sandbox.new_run("evaluation") if sandbox else None
-    cmd = sandbox.command(run, argv, cwd=scratch, readable=[model_dir, mnist_path]) if sandbox and run else argv
-    out, err = OutputSink(keep_head=1 << 20, keep_tail=1 << 20), OutputSink()
-    try:
-        proc = subprocess.Popen(cmd, env=env, cwd=scratch, stdin=subprocess.PIPE, stdout=out.write_fd, stderr=err.write_fd, start_new_session=True)
-    except OSError as exc:
-        out.finish(), err.finish()
-        return Evaluation(error=f"the evaluation could not start: {exc}")
-    if run:
-        run.attach(proc.pid)
-    out.started(), err.started()
-    try:
+
+    def __init__(self, rundir: Path, mnist_path: Path, prefix: tuple[str, ...] = (), sandbox: Sandbox | None = None) -> None:
+        self.token = secrets.token_hex(16)
+        self.sandbox, self.run = sandbox, sandbox.new_run("evaluation") if sandbox else None
+        self.scratch = Path(tempfile.mkdtemp(prefix="grader-eval-")) if sandbox is None else sandbox.writable_dir("eval")
+        request = {"mnist_path": str(mnist_path), "warm": True}
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "TF_CPP_MIN_LOG_LEVEL": "3", "HOME": str(self.scratch), "LANG": "C.UTF-8"}
+        argv = [*prefix, sys.executable, "-m", "grader.evaluate", json.dumps(request)]
+        cmd = sandbox.command(self.run, argv, cwd=self.scratch, readable=[rundir, mnist_path]) if sandbox and self.run else argv
+        self.out, self.err = OutputSink(keep_head=1 << 20, keep_tail=1 << 20), OutputSink()
         try:
-            assert proc.stdin is not None
-            proc.stdin.write(f"{token}\n".encode())
-            proc.stdin.close()
-        except OSError:
+            self.proc: subprocess.Popen[bytes] | None = subprocess.Popen(
+                cmd, env=env, cwd=self.scratch, stdin=subprocess.PIPE, stdout=self.out.write_fd, stderr=self.err.write_fd, start_new_session=True
+            )
+        except OSError as exc:
+            self.proc, self.start_error = None, f"the evaluation could not start: {exc}"
+            self.out.finish(), self.err.finish()
+            return
+        if self.run:
+            self.run.attach(self.proc.pid)
+        self.out.started(), self.err.started()
+        self._send(self.token)
+
+    def _send(self, line: str) -> None:
+        try:
+            assert self.proc is not None and self.proc.stdin is not None
+            self.proc.stdin.write(f"{line}\n".encode())
+            self.proc.stdin.flush()
+        except (OSError, ValueError):
             pass
-        proc.wait(timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        return Evaluation(error=f"evaluating the model took longer than {int(timeout_s)} s")
-    finally:
-        if run:
-            run.kill()
-        else:
-            proc.kill()
-        proc.wait()
-        out.finish(), err.finish()
-        if sandbox is None:
-            shutil.rmtree(scratch, ignore_errors=True)
-    data = _answer(out, token)
-    if data is None:
-        if run and run.oom_killed():
-            return Evaluation(error=f"the evaluation ran out of memory (limit {run.sandbox.limits.memory_mb} MB)")
-        tail = err.text().strip().splitlines()[-1:] or [f"exit code {proc.returncode}"]
-        return Evaluation(error=f"the model could not be evaluated: {tail[0][:300]}")
-    if out_path is not None:
-        out_path.write_text(json.dumps(data), encoding="utf-8")
-    try:
-        return Evaluation(
-            test_accuracy=_fraction(data.get("test_accuracy")),
-            test_images=int(data.get("test_images", 0)),
-            conv_ops=int(data.get("conv_ops", 0)),
-            pool_ops=int(data.get("pool_ops", 0)),
-            duration_s=float(data.get("duration_s", 0.0)),
-            error=str(data["error"])[:1000] if data.get("error") is not None else None,
-            train_accuracy=_fraction(data.get("train_accuracy")),
-        )
-    except (TypeError, ValueError) as exc:
-        return Evaluation(error=f"the evaluation's answer was malformed: {exc}")
+
+    def measure(self, model_dir: Path, transform: dict[str, Any], timeout_s: float = 300) -> Evaluation:
+        """Evaluate the model the kernel exported into `model_dir`; failures are `Evaluation.error`."""
+        if self.proc is None:
+            return Evaluation(error=self.start_error)
+        problem = unsafe_tree(model_dir)
+        if problem:
+            return Evaluation(error=problem)
+        if not (model_dir / "saved_model.pb").is_file():
+            return Evaluation(error="no exported model")
+        self._send(json.dumps({"model_dir": str(model_dir), "transform": transform}))
+        try:
+            self.proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            return Evaluation(error=f"evaluating the model took longer than {int(timeout_s)} s")
+        finally:
+            self.close()
+        data = _answer(self.out, self.token)
+        if data is None:
+            if self.run and self.run.oom_killed():
+                return Evaluation(error=f"the evaluation ran out of memory (limit {self.run.sandbox.limits.memory_mb} MB)")
+            tail = self.err.text().strip().splitlines()[-1:] or [f"exit code {self.proc.returncode}"]
+            return Evaluation(error=f"the model could not be evaluated: {tail[0][:300]}")
+        try:
+            return Evaluation(
+                test_accuracy=_fraction(data.get("test_accuracy")),
+                test_images=int(data.get("test_images", 0)),
+                conv_ops=int(data.get("conv_ops", 0)),
+                pool_ops=int(data.get("pool_ops", 0)),
+                duration_s=float(data.get("duration_s", 0.0)),
+                error=str(data["error"])[:1000] if data.get("error") is not None else None,
+                train_accuracy=_fraction(data.get("train_accuracy")),
+            )
+        except (TypeError, ValueError) as exc:
+            return Evaluation(error=f"the evaluation's answer was malformed: {exc}")
+
+    def close(self) -> None:
+        """Stop the process (idempotent): every process it started is gone afterwards."""
+        if self.proc is None:
+            return
+        if self.proc.stdin:
+            try:
+                self.proc.stdin.close()
+            except OSError:
+                pass
+        if self.run:
+            self.run.kill()
+        elif self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        self.out.finish(), self.err.finish()
+        if self.sandbox is None:
+            shutil.rmtree(self.scratch, ignore_errors=True)
+
+    def __enter__(self) -> Evaluator:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def evaluate_model(model_dir: Path, mnist_path: Path, transform: dict[str, Any], prefix: tuple[str, ...] = (), sandbox: Sandbox | None = None) -> Evaluation:
+    """Start an evaluation process and measure `model_dir` at once (no overlap with a kernel)."""
+    with Evaluator(model_dir.parent, mnist_path, prefix, sandbox) as evaluator:
+        return evaluator.measure(model_dir, transform)
 
 
 def _answer(out: OutputSink, token: str) -> dict[str, Any] | None:
@@ -223,10 +251,18 @@ def _measure(request: dict[str, Any]) -> dict[str, Any]:
 
 
 def main(argv: list[str]) -> int:
-    """`python -m grader.evaluate REQUEST`: the token comes first on stdin, the answer goes to stdout
-    after it (or to REQUEST's "out" file, when run by hand without a token)."""
+    """`python -m grader.evaluate REQUEST`: the token comes first on stdin; a warm process then
+    imports TensorFlow and waits for a second line naming the model (none: nothing to do). The
+    answer goes to stdout after the token (or to REQUEST's "out" file, when run by hand)."""
     request = json.loads(argv[1])
-    token = "" if request.get("out") else sys.stdin.readline().strip()  # read before the model is loaded
+    token = "" if request.get("out") else sys.stdin.readline().strip()  # read before any model exists
+    if request.get("warm"):
+        import tensorflow  # noqa: F401 - the import is the point: it overlaps the kernel's run
+
+        line = sys.stdin.readline()
+        if not line.strip():
+            return 0
+        request = {**request, **json.loads(line)}
     try:
         result = _measure(request)
     except Exception as exc:  # noqa: BLE001 - any failure is reported as data

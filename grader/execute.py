@@ -240,9 +240,11 @@ async def _run_cells(client: CappedClient, spec: RunSpec, run: Run | None, sink:
     info = ExecutionInfo(status="ok")
     finish_index = len(notebook.cells) - 1
     watchdog: asyncio.Task[None] | None = None
+    timings: dict[str, float] = {}
     try:
         launch = {"cwd": str(spec.workdir), "env": kernel_env(spec), "stdin": subprocess.DEVNULL, "stdout": sink.write_fd, "stderr": sink.write_fd}
         async with client.async_setup_kernel(**launch):
+            timings["kernel_start"] = round(time.monotonic() - started, 3)
             sink.started()
             if run:
                 run.attach(client.km.provisioner.process.pid)  # type: ignore[union-attr]
@@ -258,6 +260,8 @@ async def _run_cells(client: CappedClient, spec: RunSpec, run: Run | None, sink:
                 if info.status != "ok" and index != finish_index:
                     continue  # after a student error only the finish cell runs
                 client.timeout = max(1, int(remaining))
+                phase = cell.metadata.get(HIDDEN) or "student_cells"
+                cell_started = time.monotonic()
                 try:
                     await client.async_execute_cell(cell, index)
                 except CellTimeoutError:
@@ -267,6 +271,8 @@ async def _run_cells(client: CappedClient, spec: RunSpec, run: Run | None, sink:
                     if index == finish_index:
                         break  # the finish cell records its own failures; this is the student's doing
                     info = _cell_error(notebook, index, exc)
+                finally:
+                    timings[phase] = round(timings.get(phase, 0.0) + time.monotonic() - cell_started, 3)
             if run and info.status not in ("ok", "stopped"):
                 run.kill()  # before nbclient's shutdown: a kernel that ignores signals is not waited for
     except DeadKernelError:
@@ -282,7 +288,7 @@ async def _run_cells(client: CappedClient, spec: RunSpec, run: Run | None, sink:
     if run and run.killed_for == "disk":
         limit = run.sandbox.limits.disk_mb
         info = ExecutionInfo(status="error", message=f"Your code wrote more than {limit} MB of files and was stopped.", exception=f"DiskLimit: more than {limit} MB written", cell=info.cell)
-    return info
+    return _with(info, timings=timings)
 
 
 async def _watch_disk(run: Run, spec: RunSpec) -> None:

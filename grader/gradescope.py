@@ -59,7 +59,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def grade_submission(submission_dir: Path, assignment: Any, options: Any) -> Any:
     """The GradeResult for the one gradable file in `submission_dir` (a failed one if there is none)."""
-    from grader.batch import DEFAULT_GRACE_S, Job, candidates, crash_result, failed_result, grading_options, job_options, run_job, usable_cores
+    from grader.batch.discovery import candidates
+    from grader.batch.jobs import DEFAULT_GRACE_S, Job, job_options
+    from grader.batch.keys import grading_options
+    from grader.batch.local import run_job
+    from grader.batch.machine import usable_cores
+    from grader.batch.results import crash_result, failed_result
     from grader.i18n import t
     from grader.models import GradeResult
 

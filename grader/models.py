@@ -121,6 +121,7 @@ class ExecutionInfo:
     traceback: str = ""  # frames of the student's own code only, ANSI removed (truncated)
     output_truncated: bool = False
     duration_s: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per phase: kernel_start, setup, student_cells, finish…
     timeout_s: float | None = None  # the wall-clock limit the run had (the assignment's, or --timeout)
     sandbox: str = ""  # which isolation was in force (grader.sandbox.Sandbox.describe)
 

@@ -6,6 +6,7 @@ becomes part of the `GradeResult`; only faults of the grader or its configuratio
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 import time
 from dataclasses import dataclass, field, replace
@@ -17,7 +18,7 @@ from grader import __version__
 from grader.assignment import Assignment
 from grader.checks import Measured, execution_message, metrics_of, run_checks
 from grader.datasets import ensure_mnist
-from grader.evaluate import evaluate_model
+from grader.evaluate import Evaluator
 from grader.execute import RunSpec, execute
 from grader.i18n import t
 from grader.integrity import compare
@@ -65,7 +66,8 @@ def grade(path: Path, assignment: Assignment, options: Options = Options()) -> G
     with tempfile.TemporaryDirectory(prefix="grader-", ignore_cleanup_errors=True) as tmp:
         limits = Limits(memory_mb=options.memory_mb) if options.memory_mb else Limits()
         sandbox = Sandbox(Path(tmp), mode=options.sandbox, limits=limits)
-        try:
+        with contextlib.ExitStack() as stack:
+            stack.callback(sandbox.close)
             spec = RunSpec(
                 workdir=sandbox.writable_dir("work"),  # under bubblewrap, a private tmpfs is mounted over it
                 rundir=sandbox.writable_dir("run"),
@@ -80,12 +82,17 @@ def grade(path: Path, assignment: Assignment, options: Options = Options()) -> G
                 ipc_dir=sandbox.writable_dir("ipc"),
             )
             info = execute(submission.notebook, spec)  # returns when no process of the submission is left
+            # Started only now: ending the kernel's run ends every process of the sandbox's uid.
+            evaluator = Evaluator(spec.rundir, spec.mnist_path, options.kernel_prefix, sandbox)
+            stack.callback(evaluator.close)
             errors = [execution_message(info, assignment, lang)] if info.status != "ok" else []
             recording, record_error = read_record(spec)
             errors += [record_error] if record_error else []
             evaluation = Evaluation()
+            measuring = time.monotonic()
             if info.status != "stopped":
-                evaluation = evaluate_model(spec.model_dir, spec.mnist_path, recording.input_transform, prefix=options.kernel_prefix, sandbox=sandbox)
+                evaluation = evaluator.measure(spec.model_dir, recording.input_transform)
+            info = replace(info, timings={**info.timings, "evaluation": round(time.monotonic() - measuring, 3)})
             if evaluation.error and recording.fits:
                 errors.append(t(lang, "checks.test_accuracy.unknown", reason=recording.export_error or evaluation.error))
             mismatch = record_mismatch(recording, evaluation, lang)
@@ -94,8 +101,6 @@ def grade(path: Path, assignment: Assignment, options: Options = Options()) -> G
                 errors.append(execution_message(info, assignment, lang))
             if info.output_truncated:
                 errors.append(t(lang, "checks.execution.output_truncated", limit=sandbox.limits.output_chars))
-        finally:
-            sandbox.close()
     return assemble(assignment, path, lang, info, recording, evaluation, integrity, errors, started, findings)
 
 

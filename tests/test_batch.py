@@ -17,22 +17,19 @@ from typing import Any
 
 import pytest
 
-from grader import __version__, batch
-from grader.batch import (
-    BatchSettings,
-    Job,
-    LocalExecutor,
-    Progress,
-    default_jobs,
-    discover,
-    grading_key,
-    load_roster,
-    run_batch,
-    run_job,
-    safe_folder,
-    thread_env,
-    threads_per_grading,
-)
+import grader
+from grader import __version__
+from grader.batch import local, run
+from grader.batch.discovery import discover, safe_folder
+from grader.batch.jobs import Job
+from grader.batch.keys import grading_key, grading_options
+from grader.batch.local import LocalExecutor, run_job
+from grader.batch.machine import default_jobs, thread_env, threads_per_grading
+from grader.batch.progress import Progress
+from grader.batch.results import crash_result, failed_result
+from grader.batch.roster import load_roster
+from grader.batch.run import BatchSettings, run_batch
+from grader.batch.worker import worker_main
 from grader.cli import main
 from grader.errors import EXIT_FAILED, EXIT_INTERNAL, EXIT_PASSED, EXIT_USAGE, UsageError
 from grader.gradebook import Gradebook
@@ -256,7 +253,7 @@ def test_key_is_stable_and_covers_every_part():
 
 
 def test_every_option_field_counts_except_data_dir_and_env(callback_assignment):
-    values = batch.grading_options(callback_assignment, Options(data_dir=Path("/x"), env={"A": "1"}))
+    values = grading_options(callback_assignment, Options(data_dir=Path("/x"), env={"A": "1"}))
     assert "data_dir" not in values and "env" not in values
     assert values["lang"] == "zh" and values["timeout_s"] == 900.0  # the assignment's defaults, filled in
     assert set(values) >= {"seed", "entry", "kernel_prefix"}
@@ -291,8 +288,8 @@ def test_a_crashed_worker_is_a_failed_result_and_the_batch_goes_on(tmp_path, cal
 
 def test_crash_messages_are_localised(callback_assignment):
     outcome = {"kind": "timeout", "message": "1380", "wall_s": 1380.0}
-    zh = batch.crash_result(callback_assignment, "a.py", "zh", outcome)
-    en = batch.crash_result(callback_assignment, "a.py", "en", outcome)
+    zh = crash_result(callback_assignment, "a.py", "zh", outcome)
+    en = crash_result(callback_assignment, "a.py", "en", outcome)
     assert "1380" in zh.execution.message and "秒" in zh.execution.message and "seconds" in en.execution.message
     assert en.execution.status == "timeout" and en.duration_s == 1380.0
 
@@ -315,7 +312,7 @@ def test_an_output_that_cannot_be_written_is_exit_3_but_the_result_is_kept(tmp_p
     def broken(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(batch, "write_student_outputs", broken)
+    monkeypatch.setattr(run, "write_outputs", broken)
     report = run_batch([subs], callback_assignment, Options(), settings(out), runner=FakeRunner(callback_assignment), out=io.StringIO())
     assert report.exit_code == EXIT_INTERNAL and "disk full" in report.output_errors[0]
     assert rows(out)["ann"][0] == "graded"
@@ -345,7 +342,7 @@ def test_a_second_batch_on_the_same_folder_is_refused(tmp_path, callback_assignm
 
 def test_cli_exit_codes(tmp_path, monkeypatch, callback_assignment, capsys):
     runner = FakeRunner(callback_assignment)
-    monkeypatch.setattr(batch, "run_job", runner)
+    monkeypatch.setattr(local, "run_job", runner)
     passing = make_class(tmp_path / "pass", **{"ann.py": "PASS"})
     failing = make_class(tmp_path / "fail", **{"ann.py": "PASS", "ben.py": "no"})
     base = ["batch", "-a", "mnist-callback", "--progress", "plain", "--no-summary"]
@@ -363,7 +360,7 @@ def test_cli_exit_codes(tmp_path, monkeypatch, callback_assignment, capsys):
 
 
 def test_an_internal_fault_of_the_batch_is_exit_3(tmp_path, monkeypatch, callback_assignment):
-    monkeypatch.setattr(batch, "run_job", FakeRunner(callback_assignment))
+    monkeypatch.setattr(local, "run_job", FakeRunner(callback_assignment))
 
     def broken_record(*args, **kwargs):
         raise RuntimeError("database on fire")
@@ -406,14 +403,14 @@ def test_thread_rule(monkeypatch):
     assert default_jobs(cores=8, memory=64 * 2**30) == 8
     assert default_jobs(cores=8, memory=10 * 2**30) == 3  # 3 GiB a grading
     assert default_jobs(cores=1, memory=1) == 1
-    monkeypatch.setattr(batch, "usable_cores", lambda: 8)
+    monkeypatch.setattr(local, "usable_cores", lambda: 8)
     jobs = [Job(student=s, key="k", filename="a.py") for s in "abc"]
     assert {j.threads for j in LocalExecutor(4).prepare(jobs)} == {2}
     assert {j.threads for j in LocalExecutor(4).prepare(jobs[:1])} == {8}  # one grading left: all cores
 
 
 def test_runner_receives_the_thread_share(tmp_path, callback_assignment, monkeypatch):
-    monkeypatch.setattr(batch, "usable_cores", lambda: 6)
+    monkeypatch.setattr(local, "usable_cores", lambda: 6)
     subs = make_class(tmp_path / "subs", **{"a.py": "PASS", "b.py": "PASS", "c.py": "PASS"})
     runner = FakeRunner(callback_assignment)
     run_batch([subs], callback_assignment, Options(), settings(tmp_path / "out", jobs=3), runner=runner, out=io.StringIO())
@@ -529,18 +526,18 @@ def test_worker_main_grades_with_the_library_api(tmp_path, callback_assignment, 
     job = job_for(tmp_path, assignment_ref=str(callback_assignment.folder), assignment_id=callback_assignment.id, threads=3,
                   options={"lang": "en", "timeout_s": 5.0, "seed": 0, "data_dir": str(tmp_path), "kernel_prefix": []})
     (jobdir / "job.json").write_text(json.dumps(job.to_json()))
-    assert batch.worker_main(jobdir) == 0
+    assert worker_main(jobdir) == 0
     assert GradeResult.from_dict(json.loads((jobdir / "result.json").read_text())).passed
     options = seen["options"]
     assert options.timeout_s == 5.0 and options.data_dir == tmp_path and options.env["TF_NUM_INTRAOP_THREADS"] == "3"
 
     (jobdir / "job.json").write_text(json.dumps({**job.to_json(), "grader_version": "0.0.0-other"}))
-    assert batch.worker_main(jobdir) == 1
+    assert worker_main(jobdir) == 1
     assert json.loads((jobdir / "error.json").read_text())["kind"] == "version"
 
     monkeypatch.setattr("grader.pipeline.grade", lambda *a: 1 / 0)
     (jobdir / "job.json").write_text(json.dumps(job.to_json()))
-    assert batch.worker_main(jobdir) == 1
+    assert worker_main(jobdir) == 1
     assert "ZeroDivisionError" in json.loads((jobdir / "error.json").read_text())["error"]
 
 
@@ -549,9 +546,9 @@ def test_an_orphaned_worker_stops_itself(tmp_path):
     """When the batch dies (kill -9), its workers notice and stop: no orphan grades on."""
     jobdir = tmp_path / "job"
     jobdir.mkdir()
-    root = str(Path(batch.__file__).resolve().parent.parent)
-    worker = (f"import sys, time, pathlib; sys.path.insert(0, {root!r}); from grader.batch import _watch_parent;"
-              f" _watch_parent(pathlib.Path({str(jobdir)!r})); time.sleep(120)")
+    root = str(Path(grader.__file__).resolve().parent.parent)
+    worker = (f"import sys, time, pathlib; sys.path.insert(0, {root!r}); from grader.batch.worker import stop_when_orphaned;"
+              f" stop_when_orphaned(pathlib.Path({str(jobdir)!r})); time.sleep(120)")
     middle = f"import subprocess, sys; p = subprocess.Popen([sys.executable, '-c', {worker!r}]); print(p.pid, flush=True); import time; time.sleep(1.5)"
     out = subprocess.run([sys.executable, "-c", middle], capture_output=True, text=True, timeout=60)
     pid = int(out.stdout.split()[0])
@@ -563,7 +560,7 @@ def test_an_orphaned_worker_stops_itself(tmp_path):
 
 def test_worker_module_entry_point_refuses_other_use():
     proc = subprocess.run([sys.executable, "-m", "grader.batch"], capture_output=True, text=True, timeout=60,
-                          env={**os.environ, "PYTHONPATH": str(Path(batch.__file__).resolve().parent.parent)})
+                          env={**os.environ, "PYTHONPATH": str(Path(grader.__file__).resolve().parent.parent)})
     assert proc.returncode == 2 and "internal" in proc.stderr
 
 
@@ -579,10 +576,10 @@ def test_a_truncated_result_file_is_written_again(tmp_path, callback_assignment)
 
 def test_results_made_without_a_grading_follow_the_result_schema(callback_assignment):
     jsonschema = pytest.importorskip("jsonschema")
-    schema = json.loads((Path(batch.__file__).parent / "schema" / "result.schema.json").read_text())
+    schema = json.loads((Path(grader.__file__).parent / "schema" / "result.schema.json").read_text())
     for kind in ("timeout", "signal", "exit", "error", "lost", "version", "bad_result"):
-        jsonschema.validate(batch.crash_result(callback_assignment, "a.py", "zh", {"kind": kind, "message": "x"}).to_dict(), schema)
-    jsonschema.validate(batch.failed_result(callback_assignment, "dir", "en", "invalid", "no notebook").to_dict(), schema)
+        jsonschema.validate(crash_result(callback_assignment, "a.py", "zh", {"kind": kind, "message": "x"}).to_dict(), schema)
+    jsonschema.validate(failed_result(callback_assignment, "dir", "en", "invalid", "no notebook").to_dict(), schema)
 
 
 def test_ids_that_differ_only_in_case_are_refused(tmp_path):

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from grader.batch import BatchSettings, run_batch
+from grader.batch.run import BatchSettings, run_batch
 from grader.models import GradeResult
 from grader.pipeline import Options
 
@@ -203,7 +203,8 @@ def test_a_lost_dask_worker_is_a_crashed_outcome(tmp_path):
     distributed = pytest.importorskip("distributed")
     import dask
 
-    from grader.batch import DaskExecutor, Job
+    from grader.batch.dask_executor import DaskExecutor
+    from grader.batch.jobs import Job
 
     outcomes: dict[str, dict[str, Any]] = {}
     with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
@@ -222,7 +223,7 @@ def test_a_lost_dask_worker_is_a_crashed_outcome(tmp_path):
 
 def test_an_unreachable_scheduler_is_a_usage_error(tmp_path, klass, monkeypatch):
     pytest.importorskip("distributed")
-    from grader.batch import DaskExecutor
+    from grader.batch.dask_executor import DaskExecutor
     from grader.cli import main
 
     monkeypatch.setattr(DaskExecutor, "connect_timeout", "1s")

@@ -25,7 +25,8 @@ from typing import Any
 
 import pytest
 
-from grader import __version__, batch
+from grader import __version__
+from grader.batch.results import crash_result
 from grader.cli import main
 from grader.errors import EXIT_PASSED, EXIT_USAGE
 from grader.exports import FORMATS, ExportSettings, SimpleEntry, entries_from_results, number, render, write_export
@@ -199,7 +200,7 @@ def result(assignment: Any, passes: dict[str, bool], lang: str = "en", status: s
 @pytest.fixture
 def entries(callback_assignment) -> list[SimpleEntry]:
     a = callback_assignment
-    crash = batch.crash_result(a, "nb.ipynb", "en", {"kind": "signal", "message": "SIGKILL", "wall_s": 3.0})
+    crash = crash_result(a, "nb.ipynb", "en", {"kind": "signal", "message": "SIGKILL", "wall_s": 3.0})
     return [
         SimpleEntry("jsmith", "jsmith", result(a, {}), {"name": "Smith, John", "canvas_id": "12345", "sis_user_id": "S1",
                                                         "sis_login_id": "jsmith", "section": "A", "email": "js@x.edu"}, "2026-01-02T03:04:05.678+00:00"),

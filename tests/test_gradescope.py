@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from grader import __version__, batch
+from grader import __version__
+from grader.batch import local
 from grader.cli import main
 from grader.errors import EXIT_FAILED, EXIT_PASSED, EXIT_USAGE
 from grader.gradescope import make_autograder
@@ -45,7 +46,7 @@ def fake_worker(monkeypatch, callback_assignment):
             return {"outcome": "crashed", "kind": "signal", "message": "SIGKILL", "result": None, "log_tail": "segfault", "wall_s": 1.0}
         return graded(callback_assignment, job.filename, "PASS" in text)
 
-    monkeypatch.setattr(batch, "run_job", run)
+    monkeypatch.setattr(local, "run_job", run)
     monkeypatch.setattr("grader.datasets.ensure_mnist", lambda *a, **k: Path("/nonexistent"))
     return calls
 
@@ -110,7 +111,7 @@ def test_make_autograder_zip(tmp_path, callback_assignment):
     with zipfile.ZipFile(out) as z:
         names = set(z.namelist())
         assert {"setup.sh", "run_autograder", "assignment/mnist-callback/assignment.toml", "grader_src/pyproject.toml",
-                "grader_src/grader/__init__.py", "grader_src/grader/batch.py", "grader_src/grader/locales/en/summary.toml",
+                "grader_src/grader/__init__.py", "grader_src/grader/batch/__init__.py", "grader_src/grader/batch/__main__.py", "grader_src/grader/locales/en/summary.toml",
                 "grader_src/templates/summary.html.j2"} <= names
         assert not any("__pycache__" in n for n in names)
         for script in ("setup.sh", "run_autograder"):

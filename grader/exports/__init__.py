@@ -68,10 +68,7 @@ class ExportSettings:
 
     @classmethod
     def for_assignment(cls, assignment: Any, lang: str | None = None, **changes: Any) -> ExportSettings:
-        from grader.batch import report_available
-
         lang = lang or assignment.default_lang
-        changes.setdefault("reports", report_available())
         changes["missing"] = tuple(changes.get("missing") or ())
         return cls(
             assignment_id=assignment.id,

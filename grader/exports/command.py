@@ -40,7 +40,6 @@ def assignment_meta(book: Any) -> dict[str, Any]:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from grader.batch import report_available
     from grader.gradebook import gradebook_path, open_existing
 
     outdir: Path = args.out
@@ -70,7 +69,6 @@ def cmd_export(args: argparse.Namespace) -> int:
         out_of=args.out_of,
         canvas_assignment_id=args.canvas_assignment_id,
         visibility=args.visibility,
-        reports=report_available(),
         missing=tuple(meta.get("missing") or ()),
     )
     for fmt in formats:

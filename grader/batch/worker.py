@@ -1,0 +1,85 @@
+"""Inside a worker process: grade one job with the library API and leave the result in a file."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+import threading
+import time
+import traceback
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from grader import __version__
+from grader.batch.jobs import Job
+from grader.batch.machine import thread_env
+
+if TYPE_CHECKING:
+    from grader.pipeline import Options
+
+
+def stop_when_orphaned(jobdir: Path) -> None:
+    """If the process that started this worker dies (the batch was killed), stop grading at once."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(0.5)
+            if os.getppid() != parent:
+                try:
+                    import psutil
+
+                    for child in psutil.Process().children(recursive=True):
+                        try:
+                            child.kill()
+                        except psutil.Error:
+                            pass
+                except ImportError:  # pragma: no cover
+                    pass
+                shutil.rmtree(jobdir, ignore_errors=True)
+                os._exit(137)
+
+    threading.Thread(target=watch, name="grader-parent-watch", daemon=True).start()
+
+
+def _write_json(path: Path, data: Any) -> None:
+    """Write JSON atomically: the batch never reads half a file."""
+    tmp = path.with_name("." + path.name + ".tmp")
+    tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    tmp.replace(path)
+
+
+def build_options(values: dict[str, Any], env: dict[str, str]) -> Options:
+    """`Options` from a job's JSON options, with the worker's own `env` (its thread plan)."""
+    from grader.pipeline import Options
+
+    known = {f.name for f in dataclasses.fields(Options)}
+    kwargs = {k: v for k, v in values.items() if k in known and k != "env"}
+    if kwargs.get("data_dir") is not None:
+        kwargs["data_dir"] = Path(kwargs["data_dir"])
+    if "kernel_prefix" in kwargs:
+        kwargs["kernel_prefix"] = tuple(kwargs["kernel_prefix"] or ())
+    return Options(**kwargs, env=env)
+
+
+def worker_main(jobdir: Path) -> int:
+    """The worker process: grade the job in `jobdir` with the library API, write result.json."""
+    stop_when_orphaned(jobdir)
+    try:
+        job = Job.from_json(json.loads((jobdir / "job.json").read_text(encoding="utf-8")))
+        if job.grader_version != __version__:
+            _write_json(jobdir / "error.json", {"kind": "version", "error": f"this worker has grader {__version__}, the batch needs {job.grader_version}"})
+            return 1
+        from grader.assignment import find_assignment
+        from grader.pipeline import grade
+
+        assignment = find_assignment(job.assignment_ref or job.assignment_id)
+        options = build_options(job.options, thread_env(job.threads or 1))
+        result = grade(Path(job.path or ""), assignment, options)
+        _write_json(jobdir / "result.json", result.to_dict())
+        return 0
+    except BaseException as exc:  # noqa: BLE001 - reported to the parent, which records it
+        _write_json(jobdir / "error.json", {"kind": "error", "error": f"{type(exc).__name__}: {exc}"[:2000], "traceback": traceback.format_exc()[-8000:]})
+        return 1
