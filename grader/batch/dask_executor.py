@@ -85,7 +85,7 @@ class DaskExecutor:
         """Submit every job; a task whose Dask worker died is a `lost` crash; on the way out cancel the rest."""
         if self.client is None:
             self.connect()
-        futures = {}
+        futures: dict[Any, Job] = {}  # Dask future -> its job
         for job in jobs:
             key = f"grader-{safe_folder(job.student)}-{job.key[:16]}-{os.urandom(4).hex()}"
             futures[self.client.submit(self.task, job, self.slots, key=key, pure=False, retries=0)] = job

@@ -135,15 +135,16 @@ class _OutputTail:
         self.thread.start()
 
     def _read(self) -> None:
-        if self.pipe is None:
+        pipe = self.pipe
+        if pipe is None:
             return
         try:
-            for chunk in iter(lambda: self.pipe.read1(65536), b""):  # type: ignore[union-attr]
+            for chunk in iter(lambda: pipe.read1(65536), b""):  # type: ignore[attr-defined]  # a BufferedReader
                 self.data = (self.data + chunk)[-self.limit:]
         except (OSError, ValueError):
             pass
         finally:
-            self.pipe.close()
+            pipe.close()
 
     def text(self) -> str:
         """What was kept, once the pipe is closed (or after 5 s)."""
