@@ -1,6 +1,6 @@
 """Measuring the exported model in a separate process that never ran the student's code.
 
-The host calls `evaluate_model`, which starts `python -m grader.evaluate REQUEST` in the sandbox;
+The host starts an `Evaluator`, which runs `python -m grader.evaluate REQUEST` in the sandbox;
 that process loads the SavedModel graph (not the student's Python classes), feeds it the 10,000 test
 images transformed exactly as the student's training images were (and 10,000 training images, to
 check the training accuracy the kernel recorded), and counts convolution and pooling operations in
@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from grader.models import Evaluation
-from grader.sandbox import OutputSink, Sandbox
+from grader.sandbox import Sandbox
+from grader.sandbox_output import OutputSink
 
 CONV_OPS = {"Conv2D", "Conv3D", "DepthwiseConv2dNative", "Conv2DBackpropInput", "Conv3DBackpropInputV2", "Conv"}
 POOL_OPS = {"MaxPool", "MaxPoolV2", "AvgPool", "MaxPool3D", "AvgPool3D", "FractionalMaxPool", "FractionalAvgPool"}
@@ -123,18 +124,6 @@ class Evaluator:
         self.out.finish(), self.err.finish()
         if self.sandbox is None:
             shutil.rmtree(self.scratch, ignore_errors=True)
-
-    def __enter__(self) -> Evaluator:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-def evaluate_model(model_dir: Path, mnist_path: Path, transform: dict[str, Any], prefix: tuple[str, ...] = (), sandbox: Sandbox | None = None) -> Evaluation:
-    """Start an evaluation process and measure `model_dir` at once (no overlap with a kernel)."""
-    with Evaluator(model_dir.parent, mnist_path, prefix, sandbox) as evaluator:
-        return evaluator.measure(model_dir, transform)
 
 
 def _answer(out: OutputSink, token: str) -> dict[str, Any] | None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import re
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 import nbformat
@@ -282,7 +281,9 @@ def test_a_sample_failing_elsewhere_or_not_at_all_is_unsound(scaffolded, fake_gr
 
 
 def test_a_named_check_that_failed_only_because_the_run_stopped_is_unsound(scaffolded, fake_grader):
-    everything = lambda a: {c: "x" for c in a.points if c != "skeleton_integrity"}  # noqa: E731
+    def everything(a):
+        return {c: "x" for c in a.points if c != "skeleton_integrity"}
+
     fake_grader[0]["no_callback.ipynb"] = lambda a, p: fake_result(a, p, everything(a), "stopped", stopped_by="epoch_limit")
     fake_grader[0]["epochs_over.ipynb"] = lambda a, p: fake_result(a, p, everything(a), "not_run", findings=static("stop_message"))
     report = validate(scaffolded, log=lambda _: None)
@@ -419,8 +420,9 @@ def test_shipped_assignment_is_sound(assignment, mnist_store):
 
 
 @pytest.mark.slow
-def test_a_scaffolded_assignment_is_sound_as_created(tmp_path, mnist_store):
-    scaffold("sixth", tmp_path, log=lambda _: None)
+@pytest.mark.parametrize("dataset", ["mnist", "fashion_mnist"])
+def test_a_scaffolded_assignment_is_sound_as_created(tmp_path, dataset, mnist_store):
+    scaffold("sixth", tmp_path, dataset=dataset, log=lambda _: None)
     lines: list[str] = []
     report = validate(tmp_path / "assignments" / "sixth", log=lines.append)
     assert report.sound, "\n".join(lines)

@@ -8,7 +8,8 @@ import time
 import nbformat
 import pytest
 
-from grader.execute import RunSpec, build_notebook, execute, student_cell_number
+from grader.execute import RunSpec, build_notebook, execute
+from grader.execution_verdicts import student_cell_number
 from grader.record import read_recording
 
 TINY = """

@@ -13,15 +13,18 @@ from pathlib import Path
 
 import pytest
 
+from grader import bubblewrap, cgroups, sandbox_modes
 from grader import sandbox as sb
 from grader.evaluate import _answer, unsafe_tree
 from grader.models import EpochRecord, Evaluation, FitRecord, Recording
 from grader.pipeline import record_mismatch
+from grader.sandbox_limits import MiB
+from grader.sandbox_output import OutputSink, directory_size
 
 linux = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the sandbox is Linux's")
-root = pytest.mark.skipif(not sb.is_root(), reason="needs root")
-needs_bwrap = pytest.mark.skipif(sb.bwrap_path() is None, reason="bubblewrap is not usable here")
-AVAILABLE = [m for m in ("bwrap", "unshare", "rlimits") if m == "rlimits" or (m == "bwrap" and sb.bwrap_path()) or (m == "unshare" and sb.unshare_path())]
+root = pytest.mark.skipif(not sandbox_modes.is_root(), reason="needs root")
+needs_bwrap = pytest.mark.skipif(sandbox_modes.bwrap_path() is None, reason="bubblewrap is not usable here")
+AVAILABLE = [m for m in ("bwrap", "unshare", "rlimits") if m == "rlimits" or (m == "bwrap" and sandbox_modes.bwrap_path()) or (m == "unshare" and sandbox_modes.unshare_path())]
 
 
 def run_in(sandbox: sb.Sandbox, code: str, *, timeout: float = 60, readable=(), writable=()) -> tuple[subprocess.CompletedProcess, sb.Run]:
@@ -46,22 +49,22 @@ def box(tmp_path, request):
 
 
 def test_unknown_mode_is_a_usage_error():
-    with pytest.raises(sb.SandboxError, match="unknown sandbox mode"):
-        sb.resolve_mode("docker")
+    with pytest.raises(sandbox_modes.SandboxError, match="unknown sandbox mode"):
+        sandbox_modes.resolve_mode("docker")
 
 
 def test_asking_for_missing_bubblewrap_fails_instead_of_degrading(monkeypatch):
-    monkeypatch.setattr(sb, "bwrap_path", lambda: None)
-    with pytest.raises(sb.SandboxError, match="bubblewrap"):
-        sb.resolve_mode("bwrap")
+    monkeypatch.setattr(sandbox_modes, "bwrap_path", lambda: None)
+    with pytest.raises(sandbox_modes.SandboxError, match="bubblewrap"):
+        sandbox_modes.resolve_mode("bwrap")
 
 
 def test_auto_degrades_step_by_step(monkeypatch):
-    monkeypatch.setattr(sb, "bwrap_path", lambda: None)
-    monkeypatch.setattr(sb, "unshare_path", lambda: "/usr/bin/unshare")
-    assert sb.resolve_mode("auto") == "unshare"
-    monkeypatch.setattr(sb, "unshare_path", lambda: None)
-    assert sb.resolve_mode("auto") == "rlimits"
+    monkeypatch.setattr(sandbox_modes, "bwrap_path", lambda: None)
+    monkeypatch.setattr(sandbox_modes, "unshare_path", lambda: "/usr/bin/unshare")
+    assert sandbox_modes.resolve_mode("auto") == "unshare"
+    monkeypatch.setattr(sandbox_modes, "unshare_path", lambda: None)
+    assert sandbox_modes.resolve_mode("auto") == "rlimits"
 
 
 @linux
@@ -77,7 +80,7 @@ def test_describe_says_which_isolation_was_in_force(box):
 def test_default_limits_fit_tensorflow():
     limits = sb.Limits()
     assert limits.memory_mb >= 2048  # MNIST training peaks near 1.2 GiB (docs/security.md)
-    assert limits.max_tasks >= 512 and limits.data_bytes > limits.memory_mb * sb.MiB
+    assert limits.max_tasks >= 512 and limits.data_bytes > limits.memory_mb * MiB
 
 
 # -- the launcher -----------------------------------------------------------------------------
@@ -99,7 +102,7 @@ def test_the_code_runs_unprivileged_and_limited(box):
     assert proc.returncode == 0, proc.stderr
     limits = box.limits
     zero = "0000000000000000"
-    assert proc.stdout.strip() == f"{box.uid} {box.uid} [] {limits.max_tasks} {limits.file_mb * sb.MiB} 0 {[zero, zero, zero, '1']}"
+    assert proc.stdout.strip() == f"{box.uid} {box.uid} [] {limits.max_tasks} {limits.file_mb * MiB} 0 {[zero, zero, zero, '1']}"
 
 
 @linux
@@ -184,13 +187,13 @@ def marker_processes(marker: str) -> list[int]:
 
 @linux
 def test_cgroup_limits_and_removal():
-    group = sb.Cgroup(f"grader-test-{uuid.uuid4().hex[:8]}", 1536 * sb.MiB, 99)
+    group = cgroups.Cgroup(f"grader-test-{uuid.uuid4().hex[:8]}", 1536 * MiB, 99)
     if not group.dirs:
         pytest.skip("no writable cgroup here")
     try:
         if group.memory:
             name = "memory.max" if group.memory[0] == "v2" else "memory.limit_in_bytes"
-            assert int((group.memory[1] / name).read_text()) == 1536 * sb.MiB
+            assert int((group.memory[1] / name).read_text()) == 1536 * MiB
         if group.pids:
             assert (group.pids[1] / "pids.max").read_text().strip() == "99"
     finally:
@@ -202,7 +205,7 @@ def test_cgroup_limits_and_removal():
 
 
 def test_output_sink_keeps_bounded_head_and_tail():
-    sink = sb.OutputSink(keep_head=100, keep_tail=100)
+    sink = OutputSink(keep_head=100, keep_tail=100)
     with os.fdopen(os.dup(sink.write_fd), "wb") as fh:
         fh.write(b"a" * 5_000_000 + b"END")
     sink.finish()
@@ -213,7 +216,7 @@ def test_output_sink_keeps_bounded_head_and_tail():
 def test_directory_size_counts_files_not_link_targets(tmp_path):
     (tmp_path / "a").write_bytes(b"x" * 100_000)
     (tmp_path / "link").symlink_to("/usr")
-    assert 100_000 <= sb.directory_size(tmp_path) < 200_000
+    assert 100_000 <= directory_size(tmp_path) < 200_000
 
 
 def test_unsafe_tree_refuses_links_and_special_files(tmp_path):
@@ -232,7 +235,7 @@ def test_unsafe_tree_refuses_links_and_special_files(tmp_path):
 
 
 def test_evaluation_answer_needs_the_token():
-    sink = sb.OutputSink(keep_head=1 << 16)
+    sink = OutputSink(keep_head=1 << 16)
     with os.fdopen(os.dup(sink.write_fd), "w") as fh:
         fh.write('{"test_accuracy": 1.0}\nTOKEN-NOT{"test_accuracy": 1.0}\nabc123{"test_accuracy": 0.42}\n')
     sink.finish()
@@ -273,7 +276,7 @@ def test_bubblewrap_as_an_unprivileged_user_uses_a_user_namespace(tmp_path, monk
 
 def test_a_source_checkout_is_mounted_as_its_package_only():
     package = Path(sb.__file__).resolve().parent
-    paths = sb.runtime_paths()
+    paths = bubblewrap.runtime_paths()
     assert package in paths or any(p in package.parents for p in paths)
     checkout = package.parent
     if (checkout / "pyproject.toml").exists():

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from grader import pipeline
+from grader import pipeline, processes, sandbox_modes
 from grader import sandbox as sb
 from grader.assignment import find_assignment
 from grader.i18n import t
@@ -38,9 +38,9 @@ pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="th
 HOSTILE = Path(__file__).resolve().parent / "hostile"
 TIMEOUT = 40  # the --timeout the attacks run under
 GRACE = 20  # kernel start, teardown and evaluation on top of it
-MODE = sb.resolve_mode("auto")
+MODE = sandbox_modes.resolve_mode("auto")
 ISOLATED_FILES = MODE == "bwrap"  # the grader's files, home and other submissions invisible
-UNPRIVILEGED = MODE == "bwrap" or (sb.is_root() and sb.unprivileged_can_run_python())
+UNPRIVILEGED = MODE == "bwrap" or (sandbox_modes.is_root() and sandbox_modes.unprivileged_can_run_python())
 NO_NETWORK = MODE in ("bwrap", "unshare")
 
 
@@ -91,7 +91,7 @@ def assert_contained(g: Graded, timeout: float = TIMEOUT) -> None:
     assert not g.result.passed
     assert g.elapsed < timeout + GRACE, f"took {g.elapsed:.0f} s"
     if g.uid is not None:
-        assert sb.pids_of_uid(g.uid) == [], "a process of the submission outlived grading"
+        assert processes.pids_of_uid(g.uid) == [], "a process of the submission outlived grading"
     assert json.loads((g.out / "result.json").read_text())["passed"] is False
 
 
@@ -358,7 +358,7 @@ def test_every_attack_has_a_test():
 
 # -- the other sandboxes ------------------------------------------------------------------------
 
-FALLBACKS = [m for m in ("unshare", "rlimits") if m == "rlimits" or sb.unshare_path()]
+FALLBACKS = [m for m in ("unshare", "rlimits") if m == "rlimits" or sandbox_modes.unshare_path()]
 
 
 @pytest.mark.parametrize("mode", FALLBACKS)
@@ -377,7 +377,7 @@ def test_fallbacks_still_stop_daemons_bombs_and_sleepers(tmp_path, mode):
     host_still_works()
 
 
-@pytest.mark.skipif(not sb.unshare_path(), reason="needs root and util-linux unshare")
+@pytest.mark.skipif(not sandbox_modes.unshare_path(), reason="needs root and util-linux unshare")
 def test_unshare_fallback_has_no_network(tmp_path):
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))

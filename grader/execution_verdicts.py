@@ -1,0 +1,113 @@
+"""How a run of the notebook went, as an `ExecutionInfo`: a student's exception (with the frames
+of the student's code only), a timeout, a dead kernel, and what the sandbox saw (a kill for memory,
+a process limit, an exit, a file too large)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from nbclient.exceptions import CellExecutionError
+from nbformat import NotebookNode
+
+from grader.models import ExecutionInfo
+from grader.sandbox import Run
+from grader.terminal import ANSI
+
+HIDDEN = "grader_hidden"  # metadata key of the grader's own cells; its value is the cell's role
+MAX_SHOWN = 4000
+NOISE = re.compile(r"^(WARNING: All log messages before absl|[IWE]\d{4} \d\d:\d\d:\d\d|\[IPKernelApp\])")
+TASK_ERRORS = ("BlockingIOError", "can't start new thread", "Resource temporarily unavailable")
+LINE_IN_TRACEBACK = re.compile(r"(?:Cell In\[\d+\], line |line )(\d+)")
+
+
+def student_cell_number(notebook: NotebookNode, index: int) -> int | None:
+    """1-based number among the student's code cells, or None for a hidden cell."""
+    if notebook.cells[index].metadata.get(HIDDEN):
+        return None
+    return sum(1 for c in notebook.cells[: index + 1] if not c.metadata.get(HIDDEN))
+
+
+def timed_out(notebook: NotebookNode, index: int, timeout_s: float) -> ExecutionInfo:
+    """The time limit ran out in cell `index` (or after the last cell)."""
+    cell = student_cell_number(notebook, min(index, len(notebook.cells) - 1))
+    return ExecutionInfo(
+        status="timeout",
+        message=f"Your code did not finish within the time limit of {int(timeout_s)} seconds.",
+        cell=cell,
+        source=truncate(notebook.cells[index].source) if cell else "",
+    )
+
+
+def kernel_died(notebook: NotebookNode, index: int, kernel_output: str) -> ExecutionInfo:
+    """The kernel ended in cell `index`; the last of its own output, noise removed, is the traceback."""
+    cell = student_cell_number(notebook, index)
+    tail = "\n".join(line for line in kernel_output.splitlines() if not NOISE.match(line)).strip()
+    return ExecutionInfo(
+        status="kernel_died",
+        message="The Python kernel stopped while running your code (did it call os._exit() or exit(), or crash?).",
+        cell=cell,
+        source=truncate(notebook.cells[index].source) if cell else "",
+        traceback=truncate(ANSI.sub("", tail[-2000:]), 2000) if tail else "",
+    )
+
+
+def disk_limit_exceeded(limit_mb: int, cell: int | None) -> ExecutionInfo:
+    """The run wrote more than `limit_mb` of files and was killed."""
+    return ExecutionInfo(status="error", message=f"Your code wrote more than {limit_mb} MB of files and was stopped.", exception=f"DiskLimit: more than {limit_mb} MB written", cell=cell)
+
+
+def cell_error(notebook: NotebookNode, index: int, exc: CellExecutionError) -> ExecutionInfo:
+    """Cell `index` raised: the student's error, the entry call's, or a deliberate early stop."""
+    role = notebook.cells[index].metadata.get(HIDDEN)
+    ename, evalue = getattr(exc, "ename", "Error"), getattr(exc, "evalue", "")
+    exception = truncate(f"{ename}: {evalue}", 1000)
+    if role == "entry":
+        return ExecutionInfo(status="error", message=f"Calling your function failed: {exception}", exception=exception, traceback=_student_frames(exc))
+    if role == "setup":
+        raise RuntimeError(f"the grader's setup cell failed: {exception}")
+    if ename == "GraderStop":
+        return ExecutionInfo(status="stopped", message=str(evalue), cell=student_cell_number(notebook, index))
+    traceback = _student_frames(exc)
+    lines = LINE_IN_TRACEBACK.findall(traceback)
+    cell = student_cell_number(notebook, index)
+    line = int(lines[0] if ename == "SyntaxError" else lines[-1]) if lines else None
+    return ExecutionInfo(
+        status="error",
+        message=f"Cell {cell} raised {ename}: {truncate(str(evalue), 300)}",
+        cell=cell,
+        line=line,
+        source=truncate(notebook.cells[index].source),
+        exception=exception,
+        traceback=traceback,
+    )
+
+
+def sandbox_verdict(info: ExecutionInfo, run: Run) -> ExecutionInfo:
+    """What the sandbox saw refines how the run went: a kill for memory, a process limit, an exit."""
+    if info.status in ("ok", "stopped", "invalid", "not_run"):
+        return info
+    limits = run.sandbox.limits
+    exception = info.exception or ""
+    if run.oom_killed() or exception.startswith("MemoryError"):
+        return replace(info, status="out_of_memory", message=f"Your code used more than the memory limit of {limits.memory_mb} MB and was stopped.")
+    if run.tasks_limit_hit() or any(e in exception for e in TASK_ERRORS):
+        return replace(info, status="too_many_processes", message=f"Your code started more processes or threads than the limit of {limits.max_tasks} and was stopped.")
+    if exception.startswith("SystemExit"):
+        return replace(info, status="kernel_died", message="Your code called sys.exit() (or exit()): the notebook stopped there.")
+    if "File too large" in exception:
+        return replace(info, message=f"Your code wrote a file larger than the limit of {limits.file_mb} MB.")
+    return info
+
+
+def _student_frames(exc: CellExecutionError) -> str:
+    """The traceback without ANSI codes and without frames inside the grader's own code."""
+    text = ANSI.sub("", str(getattr(exc, "traceback", "") or exc))
+    blocks = re.split(r"\n(?=\S)", text)
+    kept = [b for b in blocks if "grader/kernel" not in b and "site-packages/grader" not in b]
+    return truncate("\n".join(kept), MAX_SHOWN)
+
+
+def truncate(text: str, limit: int = MAX_SHOWN) -> str:
+    """`text`, cut to `limit` characters with a note of how many were left out."""
+    return text if len(text) <= limit else text[:limit] + f"\n… [{len(text) - limit} more characters]"
