@@ -115,9 +115,9 @@ def cmd_gradescope(args: argparse.Namespace) -> int:
             raise UsageError("grader gradescope needs the assignment: -a ASSIGNMENT")
         assignment = find_assignment(args.assignment)
         options = grading_options(args)
-        from grader.datasets import ensure_mnist
+        from grader.datasets import ensure_dataset
 
-        ensure_mnist(options.data_dir)
+        ensure_dataset(assignment.dataset, options.data_dir)
         result = grade_submission(args.submission_dir, assignment, options)
     except Exception as exc:  # noqa: BLE001 - Gradescope must get a results.json whatever happens
         lang = getattr(args, "lang", None) or "en"
@@ -141,7 +141,7 @@ apt-get install -y --no-install-recommends python3 python3-venv python3-pip
 python3 -m venv /autograder/grader-venv
 /autograder/grader-venv/bin/python -m pip install --upgrade pip setuptools wheel
 /autograder/grader-venv/bin/python -m pip install {install}
-GRADER_DATA_DIR=/autograder/grader-data /autograder/grader-venv/bin/grader data fetch mnist
+GRADER_DATA_DIR=/autograder/grader-data /autograder/grader-venv/bin/grader data fetch {dataset}
 /autograder/grader-venv/bin/grader list
 """
 
@@ -218,7 +218,7 @@ def make_autograder(assignment: Any, out: Path, *, package: str | None = None, t
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name("." + out.name + ".tmp")
     with zipfile.ZipFile(tmp, "w") as z:
-        _add(z, "setup.sh", SETUP_SH.format(install=install).encode(), EXECUTABLE)
+        _add(z, "setup.sh", SETUP_SH.format(install=install, dataset=assignment.dataset).encode(), EXECUTABLE)
         _add(z, "run_autograder", RUN_AUTOGRADER.format(assignment=assignment.id, options=" ".join(options)).encode(), EXECUTABLE)
         folder = Path(assignment.folder)
         for path in sorted(folder.rglob("*")):

@@ -15,7 +15,7 @@ from typing import Any, Literal, TypeVar
 
 SCHEMA_VERSION = 1
 
-LayerKind = Literal["conv", "pool", "other"]
+LayerKind = Literal["conv", "pool", "dense", "other"]
 ExecutionStatus = Literal[
     "ok",  # every cell ran
     "error",  # a cell raised

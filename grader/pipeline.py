@@ -17,7 +17,7 @@ import nbformat
 from grader import __version__
 from grader.assignment import Assignment
 from grader.checks import Measured, execution_message, metrics_of, run_checks
-from grader.datasets import ensure_mnist
+from grader.datasets import ensure_dataset
 from grader.evaluate import Evaluator
 from grader.execute import RunSpec, execute
 from grader.i18n import t
@@ -51,7 +51,7 @@ def grade(path: Path, assignment: Assignment, options: Options = Options()) -> G
     """Grade the submission at `path`; a bad submission is a failed result, never an exception."""
     started = time.monotonic()
     lang = options.lang or assignment.default_lang
-    mnist = ensure_mnist(options.data_dir)
+    mnist = ensure_dataset(assignment.dataset, options.data_dir)  # mnist.npz or fashion_mnist.npz: the kernel tells them by name
     try:
         submission = load_submission(path)
     except InvalidSubmission as exc:

@@ -191,9 +191,9 @@ def run_batch(
                 previous_handler = signal.signal(signal.SIGTERM, _on_sigterm)
             if jobs:
                 if isinstance(executor, LocalExecutor):
-                    from grader.datasets import ensure_mnist
+                    from grader.datasets import ensure_dataset
 
-                    ensure_mnist(options.data_dir)  # once here, not in every worker at the same time
+                    ensure_dataset(assignment.dataset, options.data_dir)  # once here, not in every worker at the same time
                 else:
                     executor.connect()
             report.executor = executor.describe() if jobs else ""
