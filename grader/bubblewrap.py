@@ -4,6 +4,7 @@ Python runtime and the grader package, what the run may read or write, and priva
 from __future__ import annotations
 
 import functools
+import glob
 import json
 import os
 import subprocess
@@ -33,6 +34,8 @@ def bwrap_command(cwd: Path, *, readable: Sequence[Path], writable: Sequence[Pat
         elif path.is_dir():
             args += ["--ro-bind", str(path), str(path)]
     args += ["--ro-bind", "/etc", "/etc", "--proc", "/proc", "--dev", "/dev"]
+    for device in sorted(glob.glob("/dev/nvidia*")):  # a GPU, where the machine has one (not exercised on CPU-only CI)
+        args += ["--dev-bind", device, device]
     size = str(disk_bytes)
     args += ["--perms", "1777", "--size", size, "--tmpfs", "/tmp", "--perms", "1777", "--size", str(256 * MiB), "--tmpfs", "/dev/shm"]
     ro = _outermost([p for p in [*runtime_paths(), *readable] if p.exists()])

@@ -87,6 +87,9 @@ def build_notebook(student: NotebookNode, spec: RunSpec) -> NotebookNode:
     return nbformat.v4.new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
 
 
+GPU_ENV_PREFIXES = ("CUDA_", "NVIDIA_", "LD_LIBRARY_PATH", "XLA_FLAGS", "TF_FORCE_GPU")
+
+
 def kernel_env(spec: RunSpec) -> dict[str, str]:
     """A small, clean environment: nothing of the grader's own environment leaks to the student."""
     env = {
@@ -100,7 +103,8 @@ def kernel_env(spec: RunSpec) -> dict[str, str]:
         "MPLCONFIGDIR": str(spec.rundir / "matplotlib"),
         "KERAS_HOME": str(spec.rundir / "keras"),
     }
-    return {**env, **spec.env}
+    passed_on = {k: v for k, v in os.environ.items() if k.startswith(GPU_ENV_PREFIXES)}  # so TensorFlow finds a GPU
+    return {**passed_on, **env, **spec.env}
 
 
 def _hidden(source: str, role: str) -> NotebookNode:
