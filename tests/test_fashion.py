@@ -12,13 +12,14 @@ import subprocess
 import sys
 import textwrap
 import urllib.error
+import urllib.request
 from pathlib import Path
 
 import nbformat
 import numpy as np
 import pytest
 
-from grader import datasets
+from grader import datasets, fashion_mnist_sources
 from grader.datasets import (
     FASHION_FILES,
     KEYS,
@@ -66,17 +67,18 @@ def offline(monkeypatch, tmp_path):
     """Empty Keras cache, no Debian folder, no network."""
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
     monkeypatch.setenv("GRADER_DATA_DIR", str(tmp_path / "default-data"))
-    monkeypatch.setattr(datasets, "FASHION_DEBIAN_DIR", tmp_path / "debian")
+    monkeypatch.setattr(fashion_mnist_sources, "FASHION_DEBIAN_DIR", tmp_path / "debian")
 
     def no_network(*args, **kwargs):
         raise urllib.error.URLError("offline (test)")
 
-    monkeypatch.setattr(datasets.urllib.request, "urlopen", no_network)
+    monkeypatch.setattr(urllib.request, "urlopen", no_network)
 
 
 @pytest.fixture
 def pinned(monkeypatch, arrays):
-    monkeypatch.setattr(datasets, "FASHION_MNIST_SHA256", {k: _sha(a) for k, a in arrays.items()})
+    for key, a in arrays.items():
+        monkeypatch.setitem(datasets.FASHION_MNIST_SHA256, key, _sha(a))
     return arrays
 
 
@@ -159,7 +161,7 @@ def test_keras_cache_comes_first_then_debian(pinned, tmp_path, monkeypatch):
     assert_store(fetch_fashion_mnist(tmp_path / "data", log=lines.append), pinned)
     assert [line.split(":")[1].strip() for line in lines] == ["Keras cache", "Debian dataset-fashion-mnist"]
     idx_folder(tmp_path / "keras" / "datasets" / "fashion-mnist", pinned)
-    monkeypatch.setattr(datasets, "FASHION_DEBIAN_DIR", tmp_path / "nowhere")
+    monkeypatch.setattr(fashion_mnist_sources, "FASHION_DEBIAN_DIR", tmp_path / "nowhere")
     lines.clear()
     assert_store(fetch_fashion_mnist(tmp_path / "data2", log=lines.append), pinned)
     assert len(lines) == 1 and lines[0].startswith("fashion_mnist: Keras cache: verified")
@@ -175,7 +177,7 @@ def test_the_download_is_used_when_reachable(pinned, tmp_path, monkeypatch):
             raise urllib.error.URLError("down (test)")
         return io.BytesIO(served[url])
 
-    monkeypatch.setattr(datasets.urllib.request, "urlopen", urlopen)
+    monkeypatch.setattr(urllib.request, "urlopen", urlopen)
     lines: list[str] = []
     assert_store(fetch_fashion_mnist(tmp_path / "data", log=lines.append), pinned)
     assert lines[-1].startswith("fashion_mnist: download: verified")
@@ -250,7 +252,7 @@ def test_debian_files_are_the_published_originals():
 
 @pytest.mark.skipif(not DEBIAN.is_dir(), reason="apt-get install dataset-fashion-mnist")
 def test_real_debian_files_verify_against_the_pinned_hashes(tmp_path, monkeypatch):
-    monkeypatch.setattr(datasets, "FASHION_DEBIAN_DIR", DEBIAN)
+    monkeypatch.setattr(fashion_mnist_sources, "FASHION_DEBIAN_DIR", DEBIAN)
     path = fetch_fashion_mnist(tmp_path / "data", allow_download=False, log=lambda _: None)
     (x_train, y_train), (x_test, y_test) = load_fashion_mnist(path)
     assert x_train.shape == (60000, 28, 28) and x_test.shape == (10000, 28, 28)

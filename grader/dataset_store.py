@@ -1,0 +1,250 @@
+"""The provisioning shared by every data set: one verified store file, filled from the first source that works.
+
+A data set is described by a :class:`DataSet` (its name, pinned hashes and how to read a file the
+user names); :func:`fetch` fills ``<data dir>/<store name>`` (an uncompressed ``.npz`` in Keras'
+layout) from the first of its sources that works, :func:`ensure` only when the store is missing or
+does not verify. A sidecar file records each verified store's size and time stamp, so that a store
+is hashed once, not on every use.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import os
+import sys
+import tempfile
+import threading
+import urllib.request
+import zipfile
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import numpy as np
+
+from grader.errors import DatasetError
+
+Arrays = dict[str, np.ndarray]
+Log = Callable[[str], None]
+Source = tuple[str, Callable[[], Arrays]]
+"""A label for the log and a reader that returns the source's arrays verified, or raises DatasetError."""
+TrainAndTest = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+KEYS = ("x_train", "y_train", "x_test", "y_test")
+SIDECAR_SUFFIX = ".verified"
+CONNECT_TIMEOUT_S = 10.0
+DOWNLOAD_TIMEOUT_S = 300.0
+_MAX_DOWNLOAD_BYTES = 64 * 2**20
+
+
+def log_stderr(message: str) -> None:
+    """The default log: one line on stderr."""
+    print(message, file=sys.stderr, flush=True)
+
+
+def default_data_dir() -> Path:
+    """``$GRADER_DATA_DIR``, else ``$XDG_CACHE_HOME/grader/datasets``, else ``~/.cache/...``."""
+    if os.environ.get("GRADER_DATA_DIR"):
+        return Path(os.environ["GRADER_DATA_DIR"]).expanduser()
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache).expanduser() / "grader" / "datasets"
+
+
+def keras_datasets_dir() -> Path:
+    """Where Keras caches what ``load_data()`` downloads: ``$KERAS_HOME/datasets``, else ``~/.keras/datasets``."""
+    home = os.environ.get("KERAS_HOME") or str(Path.home() / ".keras")
+    return Path(home).expanduser() / "datasets"
+
+
+@dataclass(frozen=True)
+class DataSet:
+    """One data set of uint8 28x28 images and their labels, as Keras' ``load_data()`` returns it."""
+
+    name: str  # in log lines and on the command line
+    title: str  # in messages
+    store_name: str  # the store file's name in the data directory
+    sha256: Mapping[str, str]  # the pinned SHA-256 of each array's bytes, by key
+    read_named: Callable[[Path], Arrays]  # reads a file or folder the user names (not yet verified)
+    advice: Callable[[], str]  # what to do by hand when no source works
+
+    def path(self, data_dir: Path | None = None) -> Path:
+        """Where the verified store file lives (whether or not it exists yet)."""
+        return Path(data_dir if data_dir is not None else default_data_dir()) / self.store_name
+
+    def verify(self, arrays: Mapping[str, np.ndarray]) -> list[str]:
+        """Names of the arrays that are missing or do not match their pinned SHA-256 (empty if fine)."""
+        bad = []
+        for key in KEYS:
+            a, tail = arrays.get(key), ((28, 28) if key.startswith("x") else ())
+            if (
+                not isinstance(a, np.ndarray)
+                or a.dtype != np.uint8
+                or a.ndim != 1 + len(tail)
+                or a.shape[1:] != tail
+                or hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest() != self.sha256[key]
+            ):
+                bad.append(key)
+        return bad
+
+    def checked(self, arrays: Arrays, where: str) -> Arrays:
+        """``arrays`` if they verify, else a DatasetError naming ``where`` and the arrays that do not."""
+        bad = self.verify(arrays)
+        if bad:
+            raise DatasetError(
+                f"{where}: {self.title} arrays do not match the pinned SHA-256: {', '.join(bad)} "
+                "(corrupted or a different version of the data set)"
+            )
+        return arrays
+
+
+def read_npz(data: Path | bytes, where: str) -> Arrays:
+    """The four arrays of a Keras-layout ``.npz`` (compressed or not), never unpickling."""
+    try:
+        with np.load(io.BytesIO(data) if isinstance(data, bytes) else data, allow_pickle=False) as z:
+            missing = [k for k in KEYS if k not in z.files]
+            if missing:
+                raise DatasetError(f"{where}: not an MNIST .npz, missing {', '.join(missing)}")
+            return {k: z[k] for k in KEYS}
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+        raise DatasetError(f"{where}: cannot read as .npz: {exc}") from exc
+
+
+def load_store(path: Path) -> TrainAndTest:
+    """``((x_train, y_train), (x_test, y_test))`` of a store file, as Keras' ``load_data()`` gives them."""
+    a = read_npz(Path(path), str(path))
+    return (a["x_train"], a["y_train"]), (a["x_test"], a["y_test"])
+
+
+def download(url: str) -> bytes:
+    """The body at ``url``, else a DatasetError saying it is unreachable (no answer in ``CONNECT_TIMEOUT_S``)."""
+    try:
+        return _get(url, CONNECT_TIMEOUT_S, DOWNLOAD_TIMEOUT_S)
+    except Exception as exc:
+        reason = getattr(exc, "reason", None) or exc
+        raise DatasetError(f"{url}: unreachable ({reason})") from exc
+
+
+def _get(url: str, connect_timeout: float, total_timeout: float) -> bytes:
+    """GET ``url``; gives up after ``connect_timeout`` s without an answer (DNS included)."""
+    result: dict[str, Any] = {}
+    answered = threading.Event()
+
+    def worker() -> None:
+        try:
+            with urllib.request.urlopen(url, timeout=connect_timeout) as response:
+                answered.set()
+                result["data"] = response.read(_MAX_DOWNLOAD_BYTES)
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller below
+            result["error"] = exc
+        finally:
+            answered.set()
+
+    thread = threading.Thread(target=worker, name="dataset-download", daemon=True)
+    thread.start()
+    if not answered.wait(connect_timeout):
+        raise TimeoutError(f"no answer within {connect_timeout:.0f} s")
+    thread.join(total_timeout)
+    if thread.is_alive():
+        raise TimeoutError(f"not finished within {total_timeout:.0f} s")
+    if "error" in result:
+        raise result["error"]
+    return result["data"]
+
+
+def fetch(dataset: DataSet, data_dir: Path | None, *, source: Path | None, sources: Sequence[Source], log: Log) -> Path:
+    """Fill the store of ``dataset`` and return its path: from ``source`` if given (the only one
+    tried), else from the first of ``sources`` that works."""
+    path = dataset.path(data_dir)
+    _make_dir(path.parent)
+    if source is not None:
+        source = Path(source).expanduser()
+        _write_store(dataset.checked(dataset.read_named(source), str(source)), path, dataset.sha256)
+        log(f"{dataset.name}: {source}: verified, stored in {path}")
+        return path
+    failures = []
+    for label, read in sources:
+        try:
+            arrays = read()
+        except DatasetError as exc:
+            log(f"{dataset.name}: {label}: {exc}")
+            failures.append(f"  - {label}: {exc}")
+            continue
+        _write_store(arrays, path, dataset.sha256)
+        log(f"{dataset.name}: {label}: verified, stored in {path}")
+        return path
+    raise DatasetError(f"could not provision {dataset.title}; tried:\n" + "\n".join(failures) + "\n" + dataset.advice())
+
+
+def ensure(dataset: DataSet, data_dir: Path | None, *, refetch: Callable[[], Path], log: Log) -> Path:
+    """The verified store path of ``dataset``, calling ``refetch`` first if it is missing or does not verify."""
+    path = dataset.path(data_dir)
+    if path.is_file():
+        if _store_is_recorded(path, dataset.sha256):
+            return path
+        try:
+            ok = not dataset.verify(read_npz(path, str(path)))
+        except DatasetError:
+            ok = False
+        if ok:
+            with contextlib.suppress(OSError):  # a read-only store is fine, just re-hashed each time
+                _record_store(path, dataset.sha256)
+            return path
+        log(f"{dataset.name}: {path} does not verify; provisioning it again")
+    else:
+        log(f"{dataset.name}: {path} not present; provisioning it (once)")
+    return refetch()
+
+
+def _make_dir(directory: Path) -> None:
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DatasetError(
+            f"cannot create the data directory {directory}: {exc}; set GRADER_DATA_DIR to a writable folder"
+        ) from exc
+
+
+def _atomic_write(dest: Path, write: Callable[[BinaryIO], Any]) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+        os.chmod(tmp, 0o644)  # mkstemp makes it 0600; the store may be shared
+        os.replace(tmp, dest)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _write_store(arrays: Arrays, path: Path, hashes: Mapping[str, str]) -> None:
+    try:
+        _atomic_write(path, lambda f: np.savez(f, **{k: arrays[k] for k in KEYS}))
+        _record_store(path, hashes)
+    except OSError as exc:
+        raise DatasetError(f"cannot write {path}: {exc}; set GRADER_DATA_DIR to a writable folder") from exc
+
+
+def _sidecar(path: Path) -> Path:
+    return path.with_name(path.name + SIDECAR_SUFFIX)
+
+
+def _sidecar_record(path: Path, hashes: Mapping[str, str]) -> dict[str, Any]:
+    st = path.stat()
+    return {"sha256": dict(hashes), "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+
+
+def _record_store(path: Path, hashes: Mapping[str, str]) -> None:
+    """Write the sidecar saying that ``path``, as it is now, holds the arrays pinned by ``hashes``."""
+    record = json.dumps(_sidecar_record(path, hashes), indent=1).encode()
+    _atomic_write(_sidecar(path), lambda f: f.write(record))
+
+
+def _store_is_recorded(path: Path, hashes: Mapping[str, str]) -> bool:
+    try:
+        return json.loads(_sidecar(path).read_text()) == _sidecar_record(path, hashes)
+    except (OSError, ValueError):
+        return False
