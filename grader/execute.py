@@ -9,6 +9,7 @@ exports the model. A student's exception, a timeout or a dead kernel become an `
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import subprocess
 import time
@@ -30,6 +31,7 @@ from grader.execution_verdicts import (
 )
 from grader.kernel_client import CappedClient, GradingKernelManager
 from grader.models import ExecutionInfo
+from grader.processes import session_and_descendants, sigkill
 from grader.sandbox import Run, Sandbox
 from grader.sandbox_limits import Limits, MiB
 from grader.sandbox_output import OutputSink, directory_size
@@ -122,6 +124,16 @@ class _Progress:
 
     notebook: NotebookNode
     index: int = 0
+    kernel_pid: int | None = None
+
+
+def kill_session(pid: int) -> None:
+    """SIGKILL the kernel started without a sandbox, and what it started in its session."""
+    sigkill([pid, *session_and_descendants(pid)])
+    deadline = time.monotonic() + 2
+    with contextlib.suppress(ChildProcessError, OSError):  # reap our child, unless someone else did
+        while os.waitpid(pid, os.WNOHANG) == (0, 0) and time.monotonic() < deadline:
+            time.sleep(0.01)
 
 
 async def _execute(student: NotebookNode, spec: RunSpec) -> ExecutionInfo:
@@ -144,8 +156,10 @@ async def _execute(student: NotebookNode, spec: RunSpec) -> ExecutionInfo:
     finally:
         if run:
             run.kill()  # daemons, double forks and anything else the submission started
+        elif progress.kernel_pid:
+            kill_session(progress.kernel_pid)  # unsandboxed: at least the kernel and its session
         sink.finish()
-        client.release_log()
+        client.release()
     if run:
         info = sandbox_verdict(info, run)
     truncated = client.truncated or sink.total > limit
@@ -180,8 +194,9 @@ async def _run_cells(client: CappedClient, spec: RunSpec, run: Run | None, sink:
         async with client.async_setup_kernel(**launch):
             timings["kernel_start"] = round(time.monotonic() - started, 3)
             sink.started()
+            progress.kernel_pid = client.km.provisioner.process.pid  # type: ignore[union-attr]
             if run:
-                run.attach(client.km.provisioner.process.pid)  # type: ignore[union-attr]
+                run.attach(progress.kernel_pid)
                 watchdog = asyncio.create_task(_watch_disk(run, spec))
             for index, cell in enumerate(notebook.cells):
                 progress.index = index

@@ -64,11 +64,25 @@ class CappedClient(NotebookClient):
         self.kept_chars = 0
         self.max_chars = max_chars
         self.truncated = False
+        self.clients: list[Any] = []
 
-    def release_log(self) -> None:
-        """Forget the per-client logger (it refers to this client)."""
+    async def async_start_new_kernel_client(self) -> Any:
+        kc = await super().async_start_new_kernel_client()
+        self.clients.append(kc)  # it makes a zmq context of its own
+        return kc
+
+    def release(self) -> None:
+        """Free what outlives a run: the per-client logger and the zmq contexts (their sockets,
+        eventfds and I/O threads), so that a long-lived grader does not leak them."""
         self.log.handlers.clear()
         logging.Logger.manager.loggerDict.pop(self.log.name, None)
+        for kc in self.clients:
+            if kc.channels_running:
+                kc.stop_channels()  # joins the heartbeat thread before its socket goes
+        for context in [*(kc.context for kc in self.clients), self.km.context if self.km else None]:
+            if context is not None and not context.closed:
+                context.destroy(linger=0)
+        self.clients.clear()
 
     def output(self, outs: list[NotebookNode], msg: dict[str, Any], display_id: str | None, cell_index: int) -> NotebookNode | None:
         size = len(json.dumps(msg.get("content", {}), default=str))

@@ -201,3 +201,15 @@ def test_early_stop_on_a_second_convolution_in_a_nested_model(tmp_path, mnist_st
         limits={"max_epochs": 20, "max_conv": 1, "max_pool": 1},
     )
     assert info.status == "stopped" and rec.stopped_by == "layer_limit" and "2 conv layers" in info.message
+
+
+def test_a_long_lived_grader_leaks_no_descriptors_or_threads(tmp_path, mnist_store):
+    import os
+    import threading
+
+    run(tmp_path / "warm", mnist_store, "x = 1")  # the first run may import and cache for good
+    fds, threads = len(os.listdir("/proc/self/fd")), threading.active_count()
+    for i in range(2):
+        info, _, _ = run(tmp_path / str(i), mnist_store, "x = 1")
+        assert info.status == "ok"
+    assert len(os.listdir("/proc/self/fd")) <= fds and threading.active_count() <= threads
