@@ -30,6 +30,7 @@ def _load_data(path="mnist.npz"):
         return (d["x_train"], d["y_train"]), (d["x_test"], d["y_test"])
 import keras, keras.src.datasets.mnist as _m
 _m.load_data = keras.datasets.mnist.load_data = _load_data
+keras.utils.set_random_seed(0)  # as the grader seeds: both train the same number of epochs
 """
 RULE_BREAKERS = [
     ("mnist-callback", "tests/samples/mnist-callback/epochs_30.ipynb"),
