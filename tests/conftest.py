@@ -66,5 +66,18 @@ OK = ExecutionInfo(status="ok")
 EVALUATED = Evaluation(test_accuracy=0.981, test_images=10000)
 
 
+def fake_arrays(seed: int) -> dict:
+    """Tiny uint8 arrays in the layout of `load_data()`: 6 training and 3 test images."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    return {
+        "x_train": rng.integers(0, 256, (6, 28, 28), dtype=np.uint8),
+        "y_train": rng.integers(0, 10, 6, dtype=np.uint8),
+        "x_test": rng.integers(0, 256, (3, 28, 28), dtype=np.uint8),
+        "y_test": rng.integers(0, 10, 3, dtype=np.uint8),
+    }
+
+
 def layer(name: str, kind: str = "other", class_name: str | None = None, depth: int = 0) -> LayerInfo:
     return LayerInfo(name=name, class_name=class_name or name, output_shape="(None, 10)", params=10, kind=kind, depth=depth)  # type: ignore[arg-type]

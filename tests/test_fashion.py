@@ -18,6 +18,7 @@ from pathlib import Path
 import nbformat
 import numpy as np
 import pytest
+from conftest import fake_arrays
 
 from grader import datasets, fashion_mnist_sources
 from grader.datasets import (
@@ -53,13 +54,7 @@ def _sha(a: np.ndarray) -> str:
 
 @pytest.fixture
 def arrays() -> dict[str, np.ndarray]:
-    rng = np.random.default_rng(1)
-    return {
-        "x_train": rng.integers(0, 256, (6, 28, 28), dtype=np.uint8),
-        "y_train": rng.integers(0, 10, 6, dtype=np.uint8),
-        "x_test": rng.integers(0, 256, (3, 28, 28), dtype=np.uint8),
-        "y_test": rng.integers(0, 10, 3, dtype=np.uint8),
-    }
+    return fake_arrays(1)
 
 
 @pytest.fixture(autouse=True)
