@@ -10,6 +10,7 @@ one forward pass of the graph.
 from __future__ import annotations
 
 import collections
+import contextlib
 import json
 import os
 import secrets
@@ -33,23 +34,28 @@ TRAIN_SAMPLE = 10_000  # training images measured too, to check the accuracy the
 
 
 class Evaluator:
-    """The evaluation process: it imports TensorFlow as soon as it starts, then waits, idle, until
-    `measure` names the exported model (or `close`). Started before a kernel, the import overlaps
-    the training; that needs a uid of its own, since a kernel's end kills its uid's processes.
+    """The evaluation process: it imports TensorFlow and loads the images as soon as it starts, then
+    waits, idle, until `measure` hands it the exported model (or `close`). Started before the
+    kernel, that work overlaps the training; it runs as a uid of its own, so the kernel's end, which kills every
+    process of the kernel's uid, leaves it alone, and the kernel cannot reach it.
 
     It runs in `sandbox` (the graph is the student's) and answers on its stdout, on a line that
     starts with a token it read from its stdin before any model existed: the graph it runs can
     write files and print, but cannot know the token, so it cannot forge the answer.
     """
 
-    def __init__(self, rundir: Path, mnist_path: Path, prefix: tuple[str, ...] = (), sandbox: Sandbox | None = None) -> None:
+    def __init__(self, mnist_path: Path, prefix: tuple[str, ...] = (), sandbox: Sandbox | None = None) -> None:
         self.token = secrets.token_hex(16)
-        self.sandbox, self.run = sandbox, sandbox.new_run("evaluation") if sandbox else None
-        self.scratch = Path(tempfile.mkdtemp(prefix="grader-eval-")) if sandbox is None else sandbox.writable_dir("eval")
+        self.sandbox, self.run = sandbox, sandbox.new_run("evaluation", own_uid=True) if sandbox else None
+        if sandbox and self.run:
+            self.scratch, self.inbox = sandbox.writable_dir("eval", self.run), sandbox.writable_dir("eval-model", self.run)
+        else:
+            self.scratch = Path(tempfile.mkdtemp(prefix="grader-eval-"))
+            self.inbox = None
         request = {"mnist_path": str(mnist_path), "warm": True}
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "TF_CPP_MIN_LOG_LEVEL": "3", "HOME": str(self.scratch), "LANG": "C.UTF-8"}
         argv = [*prefix, sys.executable, "-m", "grader.evaluate", json.dumps(request)]
-        cmd = sandbox.command(self.run, argv, cwd=self.scratch, readable=[rundir, mnist_path]) if sandbox and self.run else argv
+        cmd = sandbox.command(self.run, argv, cwd=self.scratch, readable=[self.inbox, mnist_path]) if sandbox and self.run and self.inbox else argv
         self.out, self.err = OutputSink(keep_head=1 << 20, keep_tail=1 << 20), OutputSink()
         try:
             self.proc: subprocess.Popen[bytes] | None = subprocess.Popen(
@@ -81,6 +87,10 @@ class Evaluator:
             return Evaluation(error=problem)
         if not (model_dir / "saved_model.pb").is_file():
             return Evaluation(error="no exported model")
+        try:
+            model_dir = self._hand_over(model_dir)
+        except OSError as exc:
+            return Evaluation(error=f"the exported model could not be handed to the evaluation: {exc.strerror}")
         self._send(json.dumps({"model_dir": str(model_dir), "transform": transform}))
         try:
             self.proc.wait(timeout=timeout_s)
@@ -106,6 +116,26 @@ class Evaluator:
             )
         except (TypeError, ValueError) as exc:
             return Evaluation(error=f"the evaluation's answer was malformed: {exc}")
+
+    def _hand_over(self, model_dir: Path) -> Path:
+        """Move the model into the folder the evaluation can read (its only view of the run), owned
+        by its uid and readable by it whatever modes the kernel gave the files. Called when no
+        process of the kernel is left and the tree holds only folders and regular files."""
+        if self.inbox is None or self.run is None:
+            return model_dir
+        target, uid = self.inbox / "model", self.run.uid
+
+        def own(path: str, mode: int) -> None:
+            if uid is not None:
+                os.lchown(path, uid, uid)
+            os.chmod(path, mode)
+
+        os.rename(model_dir, target)
+        own(str(target), 0o700)
+        for folder, dirs, files in os.walk(target):  # top-down: each folder is opened up before it is listed
+            for name, mode in [*((d, 0o700) for d in dirs), *((f, 0o600) for f in files)]:
+                own(os.path.join(folder, name), mode)
+        return target
 
     def close(self) -> None:
         """Stop the process (idempotent): every process it started is gone afterwards."""
@@ -204,7 +234,15 @@ def train_rows(transform: dict[str, Any]) -> int:
     return min(int(rows), TRAIN_SAMPLE) if isinstance(rows, int) and rows > 0 else TRAIN_SAMPLE
 
 
-def _measure(request: dict[str, Any]) -> dict[str, Any]:
+def load_arrays(mnist_path: str) -> dict[str, Any]:
+    """The test set and the first `TRAIN_SAMPLE` training images, from the grader's store."""
+    import numpy as np
+
+    with np.load(mnist_path, allow_pickle=False) as data:
+        return {"x_test": data["x_test"], "y_test": data["y_test"], "x_train": data["x_train"][:TRAIN_SAMPLE], "y_train": data["y_train"][:TRAIN_SAMPLE]}
+
+
+def _measure(request: dict[str, Any], arrays: dict[str, Any]) -> dict[str, Any]:
     import numpy as np
     import tensorflow as tf
 
@@ -214,10 +252,9 @@ def _measure(request: dict[str, Any]) -> dict[str, Any]:
     _, kwargs = serve.structured_input_signature
     (input_name, input_spec), = kwargs.items()
     counts = count_ops(serve.graph.as_graph_def())
-    with np.load(request["mnist_path"], allow_pickle=False) as data:
-        x_test, y_test = data["x_test"], data["y_test"]
-        rows = train_rows(request["transform"])
-        x_train, y_train = data["x_train"][:rows], data["y_train"][:rows]
+    x_test, y_test = arrays["x_test"], arrays["y_test"]
+    rows = train_rows(request["transform"])
+    x_train, y_train = arrays["x_train"][:rows], arrays["y_train"][:rows]
     shape, dtype = list(input_spec.shape), input_spec.dtype.as_numpy_dtype
 
     def accuracy(images: Any, labels: Any) -> float:
@@ -241,19 +278,23 @@ def _measure(request: dict[str, Any]) -> dict[str, Any]:
 
 def main(argv: list[str]) -> int:
     """`python -m grader.evaluate REQUEST`: the token comes first on stdin; a warm process then
-    imports TensorFlow and waits for a second line naming the model (none: nothing to do). The
-    answer goes to stdout after the token (or to REQUEST's "out" file, when run by hand)."""
+    imports TensorFlow, loads the images and waits for a second line naming the model (none:
+    nothing to do). The answer goes to stdout after the token (or to REQUEST's "out" file, when
+    run by hand), and the process exits at once."""
     request = json.loads(argv[1])
     token = "" if request.get("out") else sys.stdin.readline().strip()  # read before any model exists
-    if request.get("warm"):
-        import tensorflow  # noqa: F401 - the import is the point: it overlaps the kernel's run
+    arrays = None
+    if request.get("warm"):  # what needs no model is done while the kernel runs: imports and data
+        import tensorflow  # noqa: F401
 
+        with contextlib.suppress(Exception):  # a failure recurs, and is reported, below
+            arrays = load_arrays(request["mnist_path"])
         line = sys.stdin.readline()
         if not line.strip():
             return 0
         request = {**request, **json.loads(line)}
     try:
-        result = _measure(request)
+        result = _measure(request, arrays or load_arrays(request["mnist_path"]))
     except Exception as exc:  # noqa: BLE001 - any failure is reported as data
         result = {"error": f"{type(exc).__name__}: {str(exc)[:500]}"}
     if request.get("out"):
@@ -261,6 +302,7 @@ def main(argv: list[str]) -> int:
     else:
         sys.stdout.flush()
         os.write(1, f"\n{token}{json.dumps(result)}\n".encode())
+        os._exit(0)  # the answer is out: skip TensorFlow's teardown, which the host would wait for
     return 0
 
 

@@ -81,10 +81,10 @@ def grade(path: Path, assignment: Assignment, options: Options = Options()) -> G
                 sandbox=sandbox,
                 ipc_dir=sandbox.writable_dir("ipc"),
             )
-            info = execute(submission.notebook, spec)  # returns when no process of the submission is left
-            # Started only now: ending the kernel's run ends every process of the sandbox's uid.
-            evaluator = Evaluator(spec.rundir, spec.mnist_path, options.kernel_prefix, sandbox)
+            # Started first, as a uid of its own: its TensorFlow import overlaps the kernel's run.
+            evaluator = Evaluator(spec.mnist_path, options.kernel_prefix, sandbox)
             stack.callback(evaluator.close)
+            info = execute(submission.notebook, spec)  # returns when no process of the submission is left
             errors = [execution_message(info, assignment, lang)] if info.status != "ok" else []
             recording, record_error = read_record(spec)
             errors += [record_error] if record_error else []

@@ -71,6 +71,7 @@ class Run:
     sandbox: Sandbox
     name: str
     cgroup: Cgroup | None
+    uid: int | None = None  # the uid its code runs as (None: the grader's own)
     pid: int | None = None  # the launcher: the first process of the run, in the host's view
     killed_for: str | None = None  # set by a watchdog: "disk"
     tasks_seen: int = 0  # tasks of the sandbox uid just before the run was killed
@@ -82,8 +83,8 @@ class Run:
     def kill(self) -> None:
         """SIGKILL every process of this run; returns when none is left (or after 5 s of trying)."""
         sb = self.sandbox
-        if sb.uid is not None:
-            self.tasks_seen = max(self.tasks_seen, count_tasks(pids_of_uid(sb.uid)))
+        if self.uid is not None:
+            self.tasks_seen = max(self.tasks_seen, count_tasks(pids_of_uid(self.uid)))
         deadline = time.monotonic() + 5
         while True:
             left: list[int] = []
@@ -94,8 +95,8 @@ class Run:
                 tree = session_and_descendants(self.pid) if sb.mode in ("rlimits", "off") else []
                 sigkill([*([self.pid] if is_running_child(self.pid) else []), *tree])
                 left += [p for p in tree if is_alive(p)]
-            if sb.uid is not None:
-                mine = pids_of_uid(sb.uid)
+            if self.uid is not None:
+                mine = pids_of_uid(self.uid)
                 sigkill(mine)
                 left += mine
             if not left or time.monotonic() > deadline:
@@ -147,17 +148,19 @@ class Sandbox:
         """The host's own scratch folder: never visible inside."""
         return self.root / "host"
 
-    def writable_dir(self, name: str) -> Path:
-        """A folder of the grading that the sandboxed code may write (owned by the sandbox uid)."""
+    def writable_dir(self, name: str, run: Run | None = None) -> Path:
+        """A folder of the grading that the sandboxed code may write: owned by the uid of `run`
+        (default: the sandbox's uid), and private to it."""
         path = self.root / name
         path.mkdir(mode=0o700, exist_ok=True)
-        self.give(path)
+        self.give(path, run.uid if run else self.uid)
         return path
 
-    def give(self, path: Path) -> None:
-        """Make the sandbox uid (if any) the owner of `path`."""
-        if self.uid is not None:
-            os.chown(path, self.uid, self.uid)
+    def give(self, path: Path, uid: int | None = None) -> None:
+        """Make `uid` (default: the sandbox uid; none: nothing to do) the owner of `path`."""
+        uid = self.uid if uid is None else uid
+        if uid is not None:
+            os.chown(path, uid, uid)
 
     def readable_copy(self, source: Path) -> Path:
         """A path to `source` the sandboxed code can read: the file itself where bubblewrap mounts
@@ -173,8 +176,15 @@ class Sandbox:
         return target
 
     # -- wrapping -----------------------------------------------------------------------------
-    def new_run(self, name: str) -> Run:
-        """A run of this sandbox, with cgroups of its own where the machine allows."""
+    def new_run(self, name: str, own_uid: bool = False) -> Run:
+        """A run of this sandbox, with cgroups of its own where the machine allows. With `own_uid`
+        (and a sandbox uid at all) it runs as a second uid: killing the other runs, which ends every
+        process of their uid, leaves it alone, and it cannot signal, trace or read them."""
+        uid = self.uid
+        if own_uid and uid is not None:
+            taken = {uid, *(r.uid for r in self.runs)}
+            while uid in taken:
+                uid = free_uid()
         cgroup = None
         if self.mode != "off":
             cg = Cgroup(f"grader-{uuid.uuid4().hex[:12]}", self.limits.memory_mb * MiB, self.limits.max_tasks)
@@ -186,7 +196,7 @@ class Sandbox:
                 "submissions would run as root with no process limit (RLIMIT_NPROC does not bind root, and no pids cgroup is writable): "
                 "install bubblewrap, or a Python that other users can run, or grade trusted code with --sandbox=off"
             )
-        run = Run(self, name, cgroup)
+        run = Run(self, name, cgroup, uid)
         self.runs.append(run)
         return run
 
@@ -209,19 +219,19 @@ class Sandbox:
     def _drop_options(self, run: Run) -> list[str]:
         """The launcher's `drop` options: the rlimits, the uid, and `--init` where no PID namespace reaps."""
         limits = self.limits
-        options = ["--rlimit", f"fsize={limits.file_mb * MiB}", "--rlimit", "core=0", "--rlimit", f"nofile={limits.open_files}", "--rlimit", f"nproc={self._nproc()}"]
+        options = ["--rlimit", f"fsize={limits.file_mb * MiB}", "--rlimit", "core=0", "--rlimit", f"nofile={limits.open_files}", "--rlimit", f"nproc={self._nproc(run)}"]
         if not (run.cgroup and "memory" in run.cgroup.offered()):
             options += ["--rlimit", f"data={limits.data_bytes}"]
-        if self.uid is not None:
-            options += ["--uid", str(self.uid)]
+        if run.uid is not None:
+            options += ["--uid", str(run.uid)]
         if self.mode in ("unshare", "rlimits"):
             options.append("--init")
         return options
 
-    def _nproc(self) -> int:
+    def _nproc(self, run: Run) -> int:
         """RLIMIT_NPROC counts every task of the uid: a dedicated uid has only the sandbox's; the
         grader's own uid also has whatever it already runs."""
-        if self.uid is not None:
+        if run.uid is not None:
             return self.limits.max_tasks
         return self.limits.max_tasks + count_tasks(pids_of_uid(os.getuid()))
 
@@ -244,5 +254,6 @@ class Sandbox:
         """Kill every run, remove their cgroups, and what the uid left in the host's shared folders."""
         for run in self.runs:
             run.close()
-        if self.uid is not None and self.mode != "bwrap":
-            remove_files_of(self.uid, [Path("/tmp"), Path("/var/tmp"), Path("/dev/shm")])
+        if self.mode != "bwrap":
+            for uid in {r.uid for r in self.runs if r.uid is not None}:
+                remove_files_of(uid, [Path("/tmp"), Path("/var/tmp"), Path("/dev/shm")])

@@ -6,7 +6,6 @@ import textwrap
 import time
 
 import nbformat
-import pytest
 
 from grader.execute import RunSpec, build_notebook, execute
 from grader.execution_verdicts import student_cell_number

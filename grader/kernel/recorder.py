@@ -15,7 +15,6 @@ import inspect
 import json
 import math
 import os
-import sys
 import threading
 import time
 from typing import Any, Callable

@@ -1,0 +1,83 @@
+"""The evaluation process: started before the kernel as a uid of its own, it outlives the kernel's
+run and measures the model handed over to it, whatever the kernel did to the files' modes."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from grader import sandbox as sb
+from grader import sandbox_modes
+from grader.evaluate import Evaluator
+
+MODES = [m for m in ("bwrap", "unshare", "rlimits", "off") if m in ("rlimits", "off") or (m == "bwrap" and sandbox_modes.bwrap_path()) or (m == "unshare" and sandbox_modes.unshare_path())]
+EXPORT = """
+import sys, keras
+model = keras.Sequential([keras.Input((28, 28)), keras.layers.Flatten(), keras.layers.Dense(10)])
+model.export(sys.argv[1], format="tf_saved_model", verbose=False)
+"""
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory) -> Path:
+    """A tiny untrained SavedModel, exported the way the kernel's recorder does."""
+    folder = tmp_path_factory.mktemp("export") / "model"
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
+    subprocess.run([sys.executable, "-c", EXPORT, str(folder)], check=True, env=env, timeout=300, capture_output=True)
+    return folder
+
+
+def locked_copy(model: Path, sandbox: sb.Sandbox, uid: int | None) -> Path:
+    """`model` in the kernel's run folder, owned by the kernel's uid, every mode cleared."""
+    target = sandbox.writable_dir("run") / "model"
+    shutil.copytree(model, target)
+    for folder, dirs, files in os.walk(target, topdown=False):
+        for path in (os.path.join(folder, n) for n in [*dirs, *files]):
+            if uid is not None:
+                os.lchown(path, uid, uid)
+            os.chmod(path, 0)
+    if uid is not None:
+        os.lchown(target, uid, uid)
+    os.chmod(target, 0)
+    return target
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_evaluation_outlives_the_kernel_run_and_measures_the_handed_over_model(tmp_path, mode, exported, mnist_store):
+    sandbox = sb.Sandbox(tmp_path / "box", mode=mode)
+    try:
+        evaluator = Evaluator(mnist_store, (), sandbox)
+        kernel = sandbox.new_run("kernel")
+        assert evaluator.run is not None
+        if sandbox.uid is not None:
+            assert evaluator.run.uid not in (None, kernel.uid)
+        work = sandbox.writable_dir("work")
+        command = sandbox.command(kernel, [sys.executable, "-c", "import time; time.sleep(60)"], cwd=work)
+        sleeper = subprocess.Popen(command, cwd=work, start_new_session=True)
+        kernel.attach(sleeper.pid)
+        kernel.kill()  # what the end of every kernel run does: its uid's processes all go
+        sleeper.wait(timeout=10)
+        assert evaluator.proc is not None and evaluator.proc.poll() is None, "the evaluation died with the kernel"
+        model = locked_copy(exported, sandbox, kernel.uid)
+        evaluation = evaluator.measure(model, {})
+        assert not model.exists()  # handed over: moved out of the kernel's reach
+        assert evaluation.error is None
+        assert evaluation.test_images == 10000 and evaluation.conv_ops == 0 and 0 <= evaluation.test_accuracy <= 1
+    finally:
+        sandbox.close()
+
+
+def test_an_unused_evaluation_is_ended_by_close(tmp_path, mnist_store):
+    sandbox = sb.Sandbox(tmp_path / "box", mode="auto")
+    try:
+        evaluator = Evaluator(mnist_store, (), sandbox)
+        evaluator.close()
+        assert evaluator.proc is not None and evaluator.proc.poll() is not None
+        assert evaluator.run is not None and (evaluator.run.uid is None or not sb.pids_of_uid(evaluator.run.uid))
+    finally:
+        sandbox.close()
