@@ -118,23 +118,21 @@ class Evaluator:
             return Evaluation(error=f"the evaluation's answer was malformed: {exc}")
 
     def _hand_over(self, model_dir: Path) -> Path:
-        """Move the model into the folder the evaluation can read (its only view of the run), owned
-        by its uid and readable by it whatever modes the kernel gave the files. Called when no
-        process of the kernel is left and the tree holds only folders and regular files."""
+        """Move the model into the folder the evaluation can read (its only view of the grading);
+        with a uid of its own, make it the owner, whatever modes the kernel gave the files. Called
+        once no process of the kernel's uid is left, on a tree of folders and singly linked files."""
         if self.inbox is None or self.run is None:
             return model_dir
         target, uid = self.inbox / "model", self.run.uid
-
-        def own(path: str, mode: int) -> None:
-            if uid is not None:
-                os.lchown(path, uid, uid)
-            os.chmod(path, mode)
-
         os.rename(model_dir, target)
-        own(str(target), 0o700)
-        for folder, dirs, files in os.walk(target):  # top-down: each folder is opened up before it is listed
-            for name, mode in [*((d, 0o700) for d in dirs), *((f, 0o600) for f in files)]:
-                own(os.path.join(folder, name), mode)
+        if uid is None or self.sandbox is None or uid == self.sandbox.uid:
+            return target  # the kernel's own user: nothing to give, and its processes may outlive it
+        paths = [(str(target), 0o700)]
+        for folder, dirs, files in os.walk(target):  # top-down: root may list any folder
+            paths += [(os.path.join(folder, d), 0o700) for d in dirs] + [(os.path.join(folder, f), 0o600) for f in files]
+        for path, mode in paths:
+            os.lchown(path, uid, uid)
+            os.chmod(path, mode)
         return target
 
     def close(self) -> None:
@@ -181,15 +179,18 @@ def _fraction(value: Any) -> float | None:
 
 def unsafe_tree(root: Path) -> str | None:
     """Why the folder the sandbox wrote must not be read by the host, or None: a symbolic link or a
-    special file could make the host (or the evaluation's mounts) read something else."""
+    special file could make the host (or the evaluation's mounts) read something else, and a hard
+    link is another name of a file outside (handing the model over would give that file away)."""
     try:
         if root.is_symlink():
             return "the exported model folder is a symbolic link"
         for folder, dirs, files in os.walk(root, followlinks=False):
             for name in [*dirs, *files]:
-                mode = os.lstat(os.path.join(folder, name)).st_mode
-                if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+                info = os.lstat(os.path.join(folder, name))
+                if not (stat.S_ISREG(info.st_mode) or stat.S_ISDIR(info.st_mode)):
                     return f"the exported model contains a link or special file ({name})"
+                if stat.S_ISREG(info.st_mode) and info.st_nlink > 1:
+                    return f"the exported model contains a hard link ({name})"
     except OSError as exc:
         return f"the exported model could not be read: {exc.strerror}"
     return None

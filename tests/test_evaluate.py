@@ -33,9 +33,12 @@ def exported(tmp_path_factory) -> Path:
 
 
 def locked_copy(model: Path, sandbox: sb.Sandbox, uid: int | None) -> Path:
-    """`model` in the kernel's run folder, owned by the kernel's uid, every mode cleared."""
+    """`model` in the kernel's run folder, owned by the kernel's uid, every mode cleared (left as
+    they are where the evaluation runs as the same user: then that is the student's own doing)."""
     target = sandbox.writable_dir("run") / "model"
     shutil.copytree(model, target)
+    if uid is None:
+        return target
     for folder, dirs, files in os.walk(target, topdown=False):
         for path in (os.path.join(folder, n) for n in [*dirs, *files]):
             if uid is not None:
@@ -63,7 +66,7 @@ def test_evaluation_outlives_the_kernel_run_and_measures_the_handed_over_model(t
         kernel.kill()  # what the end of every kernel run does: its uid's processes all go
         sleeper.wait(timeout=10)
         assert evaluator.proc is not None and evaluator.proc.poll() is None, "the evaluation died with the kernel"
-        model = locked_copy(exported, sandbox, kernel.uid)
+        model = locked_copy(exported, sandbox, kernel.uid if evaluator.run.uid != kernel.uid else None)
         evaluation = evaluator.measure(model, {})
         assert not model.exists()  # handed over: moved out of the kernel's reach
         assert evaluation.error is None
@@ -79,5 +82,20 @@ def test_an_unused_evaluation_is_ended_by_close(tmp_path, mnist_store):
         evaluator.close()
         assert evaluator.proc is not None and evaluator.proc.poll() is not None
         assert evaluator.run is not None and (evaluator.run.uid is None or not sb.pids_of_uid(evaluator.run.uid))
+    finally:
+        sandbox.close()
+
+
+def test_a_hard_link_in_the_model_is_not_handed_over(tmp_path, exported, mnist_store):
+    sandbox = sb.Sandbox(tmp_path / "box", mode="auto")
+    try:
+        evaluator = Evaluator(mnist_store, (), sandbox)
+        model = locked_copy(exported, sandbox, None)
+        outside = tmp_path / "secret"
+        outside.write_text("not the student's")
+        os.link(outside, model / "assets.txt")
+        evaluation = evaluator.measure(model, {})
+        assert evaluation.error == "the exported model contains a hard link (assets.txt)"
+        assert model.exists() and outside.stat().st_uid == os.getuid()
     finally:
         sandbox.close()

@@ -166,3 +166,13 @@ def test_run_autograder_end_to_end(tmp_path, callback_assignment, mnist_store):
     validate_gradescope(data)
     assert data["score"] == 0 and data["tests"][0]["status"] == "failed" and "ValueError" in data["output"]
     assert data["extra_data"]["execution_status"] == "error"
+
+
+@pytest.mark.parametrize(("lang", "labels"), [("en", ("Required: ≥ 99%", "Measured: 97.5%", "Hint: h", "(advisory")), ("zh", ("要求：≥ 99%", "实测：97.5%", "提示：h", "（仅供参考"))])
+def test_test_output_is_labelled_in_the_results_language(lang, labels):
+    from grader.exports.gradescope import check_output
+
+    failed = CheckResult(id="accuracy_threshold", passed=False, score=0.0, max_score=1.0, message="m", required="≥ 99%", measured="97.5%", hint="h", blocking=False)
+    lines = check_output(failed, lang).splitlines()
+    assert lines[0] == "m" and all(any(line.startswith(label) for line in lines) for label in labels)
+    assert not any("Hint" in line or "提示" in line for line in check_output(CheckResult(id="x", passed=True, score=1.0, max_score=1.0, message="m", hint="h"), lang).splitlines())

@@ -357,6 +357,17 @@ def test_not_a_notebook(tmp_path):
     assert_contained(g)
 
 
+@pytest.mark.parametrize("mode", ["auto", *(["unshare"] if MODE != "unshare" and sandbox_modes.unshare_path() else [])])
+def test_hunt_evaluation(tmp_path, mode):
+    g = attack(tmp_path, "hunt_evaluation.py", mode=mode)
+    if g.uid in (None, 0) and not g.result.execution.sandbox.startswith("bubblewrap"):
+        pytest.skip("no dedicated uids here: the kernel runs as the grader's user, which nothing is hidden from (docs/security.md)")
+    assert g.status == "ok", g.result.execution
+    assert g.result.evaluation.error is None and g.result.evaluation.test_images == 10000
+    assert 0.2 < g.result.evaluation.test_accuracy < 0.9  # its own model (one epoch on 512 images), nothing planted
+    assert_contained(g)
+
+
 def test_every_attack_has_a_test():
     tested = {name.removeprefix("test_") for name in globals() if name.startswith("test_")}
     attacks = {p.stem for p in HOSTILE.iterdir() if p.suffix in (".py", ".ipynb")}

@@ -28,16 +28,14 @@ def check_name(check: CheckResult, lang: str) -> str:
         return check.id
 
 
-def check_output(check: CheckResult) -> str:
-    lines = [check.message]
-    if check.required:
-        lines.append(f"Required: {check.required}")
-    if check.measured:
-        lines.append(f"Measured: {check.measured}")
-    if not check.passed and check.hint:
-        lines.append(f"Hint: {check.hint}")
+def check_output(check: CheckResult, lang: str = "en") -> str:
+    """One check's test output, labelled in the result's language."""
+    from grader.i18n import t
+
+    shown = {"required": check.required, "measured": check.measured, "hint": check.hint if not check.passed else None}
+    lines = [check.message, *(t(lang, f"summary.gradescope.{key}", value=value) for key, value in shown.items() if value)]
     if not check.blocking:
-        lines.append("(advisory: does not decide whether the submission passes)")
+        lines.append(t(lang, "summary.gradescope.advisory"))
     return "\n".join(lines)
 
 
@@ -55,7 +53,7 @@ def results(result: GradeResult, visibility: str = "visible", stdout_visibility:
             "name": check_name(check, result.lang),
             "name_format": "text",
             "number": str(number),
-            "output": check_output(check),
+            "output": check_output(check, result.lang),
             "output_format": "text",
             "tags": [check.id, "blocking" if check.blocking else "advisory"],
             "visibility": visibility,
