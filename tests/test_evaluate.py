@@ -54,7 +54,7 @@ def locked_copy(model: Path, sandbox: sb.Sandbox, uid: int | None) -> Path:
 def test_evaluation_outlives_the_kernel_run_and_measures_the_handed_over_model(tmp_path, mode, exported, mnist_store):
     sandbox = sb.Sandbox(tmp_path / "box", mode=mode)
     try:
-        evaluator = Evaluator(mnist_store, (), sandbox)
+        evaluator = Evaluator(sandbox.readable_copy(mnist_store), (), sandbox)  # as the pipeline: the store may sit in a private home
         kernel = sandbox.new_run("kernel")
         assert evaluator.run is not None
         if sandbox.uid is not None:
@@ -78,7 +78,7 @@ def test_evaluation_outlives_the_kernel_run_and_measures_the_handed_over_model(t
 def test_an_unused_evaluation_is_ended_by_close(tmp_path, mnist_store):
     sandbox = sb.Sandbox(tmp_path / "box", mode="auto")
     try:
-        evaluator = Evaluator(mnist_store, (), sandbox)
+        evaluator = Evaluator(sandbox.readable_copy(mnist_store), (), sandbox)
         evaluator.close()
         assert evaluator.proc is not None and evaluator.proc.poll() is not None
         assert evaluator.run is not None and (evaluator.run.uid is None or not sb.pids_of_uid(evaluator.run.uid))
@@ -89,7 +89,7 @@ def test_an_unused_evaluation_is_ended_by_close(tmp_path, mnist_store):
 def test_a_hard_link_in_the_model_is_not_handed_over(tmp_path, exported, mnist_store):
     sandbox = sb.Sandbox(tmp_path / "box", mode="auto")
     try:
-        evaluator = Evaluator(mnist_store, (), sandbox)
+        evaluator = Evaluator(sandbox.readable_copy(mnist_store), (), sandbox)
         model = locked_copy(exported, sandbox, None)
         outside = tmp_path / "secret"
         outside.write_text("not the student's")

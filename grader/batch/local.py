@@ -72,6 +72,7 @@ def _run_in(job: Job, jobdir: Path, argv: Sequence[str] | None, started: float) 
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([_grader_root(), *filter(None, [env.get("PYTHONPATH")])])
     env.update(thread_env(job.threads or 1))  # the worker's own numpy; the kernel gets them via Options.env
+    env["PYTHONUNBUFFERED"] = "1"  # a worker that dies by a signal still leaves its last lines in the log
     cmd = list(argv) if argv else [worker_python(), "-m", "grader.batch", "--worker", str(jobdir)]
     with _RUNNING_LOCK:
         if _STOPPING.is_set():
