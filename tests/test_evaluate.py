@@ -3,10 +3,13 @@ run and measures the model handed over to it, whatever the kernel did to the fil
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,6 +24,18 @@ import sys, keras
 model = keras.Sequential([keras.Input((28, 28)), keras.layers.Flatten(), keras.layers.Dense(10)])
 model.export(sys.argv[1], format="tf_saved_model", verbose=False)
 """
+
+
+@contextlib.contextmanager
+def sandbox_in_tmp(mode: str) -> Iterator[sb.Sandbox]:
+    """A sandbox whose folder is where the pipeline puts it: in /tmp, which every uid may cross
+    (pytest's own temporary folders are private to the user running the tests)."""
+    with tempfile.TemporaryDirectory(prefix="grader-test-", ignore_cleanup_errors=True) as tmp:
+        sandbox = sb.Sandbox(Path(tmp), mode=mode)
+        try:
+            yield sandbox
+        finally:
+            sandbox.close()
 
 
 @pytest.fixture(scope="module")
@@ -51,9 +66,8 @@ def locked_copy(model: Path, sandbox: sb.Sandbox, uid: int | None) -> Path:
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_evaluation_outlives_the_kernel_run_and_measures_the_handed_over_model(tmp_path, mode, exported, mnist_store):
-    sandbox = sb.Sandbox(tmp_path / "box", mode=mode)
-    try:
+def test_evaluation_outlives_the_kernel_run_and_measures_the_handed_over_model(mode, exported, mnist_store):
+    with sandbox_in_tmp(mode) as sandbox:
         evaluator = Evaluator(sandbox.readable_copy(mnist_store), (), sandbox)  # as the pipeline: the store may sit in a private home
         kernel = sandbox.new_run("kernel")
         assert evaluator.run is not None
@@ -71,31 +85,23 @@ def test_evaluation_outlives_the_kernel_run_and_measures_the_handed_over_model(t
         assert not model.exists()  # handed over: moved out of the kernel's reach
         assert evaluation.error is None
         assert evaluation.test_images == 10000 and evaluation.conv_ops == 0 and 0 <= evaluation.test_accuracy <= 1
-    finally:
-        sandbox.close()
 
 
-def test_an_unused_evaluation_is_ended_by_close(tmp_path, mnist_store):
-    sandbox = sb.Sandbox(tmp_path / "box", mode="auto")
-    try:
+def test_an_unused_evaluation_is_ended_by_close(mnist_store):
+    with sandbox_in_tmp("auto") as sandbox:
         evaluator = Evaluator(sandbox.readable_copy(mnist_store), (), sandbox)
         evaluator.close()
         assert evaluator.proc is not None and evaluator.proc.poll() is not None
         assert evaluator.run is not None and (evaluator.run.uid is None or not sb.pids_of_uid(evaluator.run.uid))
-    finally:
-        sandbox.close()
 
 
-def test_a_hard_link_in_the_model_is_not_handed_over(tmp_path, exported, mnist_store):
-    sandbox = sb.Sandbox(tmp_path / "box", mode="auto")
-    try:
+def test_a_hard_link_in_the_model_is_not_handed_over(exported, mnist_store):
+    with sandbox_in_tmp("auto") as sandbox:
         evaluator = Evaluator(sandbox.readable_copy(mnist_store), (), sandbox)
         model = locked_copy(exported, sandbox, None)
-        outside = tmp_path / "secret"
+        outside = sandbox.host_dir / "secret"
         outside.write_text("not the student's")
         os.link(outside, model / "assets.txt")
         evaluation = evaluator.measure(model, {})
         assert evaluation.error == "the exported model contains a hard link (assets.txt)"
         assert model.exists() and outside.stat().st_uid == os.getuid()
-    finally:
-        sandbox.close()
