@@ -36,8 +36,8 @@ TRAIN_SAMPLE = 10_000  # training images measured too, to check the accuracy the
 class Evaluator:
     """The evaluation process: it imports TensorFlow and loads the images as soon as it starts, then
     waits, idle, until `measure` hands it the exported model (or `close`). Started before the
-    kernel, that work overlaps the training; it runs as a uid of its own, so the kernel's end, which kills every
-    process of the kernel's uid, leaves it alone, and the kernel cannot reach it.
+    kernel, that work overlaps the training. It runs as a uid of its own: the kernel's end, which
+    kills every process of the kernel's uid, leaves it alone, and the kernel cannot reach it.
 
     It runs in `sandbox` (the graph is the student's) and answers on its stdout, on a line that
     starts with a token it read from its stdin before any model existed: the graph it runs can
