@@ -122,7 +122,7 @@ def test_killed_halfway_then_run_again_ends_with_every_result_exactly_once(tmp_p
     assert "all already graded" in third.stderr and committed(out) == after and history(out) == dict.fromkeys(STUDENTS, 1)
 
     # The exports of this real batch validate too.
-    from test_exports import validate_canvas, validate_gradescope, validate_junit, validate_moodle
+    from export_validators import validate_canvas, validate_gradescope, validate_junit, validate_moodle
 
     from grader.cli import main
 

@@ -24,7 +24,7 @@ from grader.models import CheckResult, ExecutionInfo, GradeResult, Metrics
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).parent / "batch_fixtures"
 sys.path.insert(0, str(Path(__file__).parent))
-from test_exports import validate_gradescope  # noqa: E402
+from export_validators import validate_gradescope  # noqa: E402
 
 
 def graded(assignment: Any, filename: str, passed: bool) -> dict[str, Any]:
