@@ -25,26 +25,16 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from timing import ROOT, timed
+
 WORKLOADS = {
     "tiny": ROOT / "tests" / "batch_fixtures" / "class" / "alice.py",
     "reference": ROOT / "reference" / "{assignment}" / "solution.ipynb",
 }
-
-
-def timed(cmd: list[str], env: dict[str, str]) -> float:
-    started = time.perf_counter()
-    proc = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True, check=False)
-    elapsed = time.perf_counter() - started
-    if proc.returncode not in (0, 1):
-        sys.exit(f"command failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
-    return elapsed
 
 
 BARE = """

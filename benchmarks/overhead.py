@@ -17,13 +17,12 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from timing import ROOT, timed
+
 STARTUP = """
 import numpy as np
 def _load_data(path="mnist.npz"):
@@ -38,15 +37,6 @@ RULE_BREAKERS = [
     ("mnist-callback", "tests/samples/mnist-callback/epochs_30.ipynb"),
     ("mnist-conv", "tests/samples/mnist-conv/two_conv.ipynb"),
 ]
-
-
-def timed(cmd: list[str], env: dict[str, str]) -> float:
-    started = time.perf_counter()
-    proc = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True, check=False)
-    elapsed = time.perf_counter() - started
-    if proc.returncode not in (0, 1):
-        sys.exit(f"command failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stderr[-2000:]}")
-    return elapsed
 
 
 def bare_env(store: Path, tmp: Path) -> dict[str, str]:
