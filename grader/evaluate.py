@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.models import Evaluation
-from grader.sandbox import Sandbox
+from grader.sandbox import Run, Sandbox
 from grader.sandbox_output import OutputSink
 
 CONV_OPS = {"Conv2D", "Conv3D", "DepthwiseConv2dNative", "Conv2DBackpropInput", "Conv3DBackpropInputV2", "Conv"}
@@ -46,16 +46,18 @@ class Evaluator:
 
     def __init__(self, mnist_path: Path, prefix: tuple[str, ...] = (), sandbox: Sandbox | None = None) -> None:
         self.token = secrets.token_hex(16)
-        self.sandbox, self.run = sandbox, sandbox.new_run("evaluation", own_uid=True) if sandbox else None
-        if sandbox and self.run:
-            self.scratch, self.inbox = sandbox.writable_dir("eval", self.run), sandbox.writable_dir("eval-model", self.run)
-        else:
-            self.scratch = Path(tempfile.mkdtemp(prefix="grader-eval-"))
-            self.inbox = None
+        self.sandbox = sandbox
+        self.run: Run | None = None
+        self.inbox: Path | None = None  # under a sandbox: the only folder of the grading it can see
         request = {"mnist_path": str(mnist_path), "warm": True}
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "TF_CPP_MIN_LOG_LEVEL": "3", "HOME": str(self.scratch), "LANG": "C.UTF-8"}
         argv = [*prefix, sys.executable, "-m", "grader.evaluate", json.dumps(request)]
-        cmd = sandbox.command(self.run, argv, cwd=self.scratch, readable=[self.inbox, mnist_path]) if sandbox and self.run and self.inbox else argv
+        if sandbox is None:
+            self.scratch, cmd = Path(tempfile.mkdtemp(prefix="grader-eval-")), argv
+        else:
+            self.run = sandbox.new_run("evaluation", own_uid=True)
+            self.scratch, self.inbox = sandbox.writable_dir("eval", self.run), sandbox.writable_dir("eval-model", self.run)
+            cmd = sandbox.command(self.run, argv, cwd=self.scratch, readable=[self.inbox, mnist_path])
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "TF_CPP_MIN_LOG_LEVEL": "3", "HOME": str(self.scratch), "LANG": "C.UTF-8"}
         self.out, self.err = OutputSink(keep_head=1 << 20, keep_tail=1 << 20), OutputSink()
         try:
             self.proc: subprocess.Popen[bytes] | None = subprocess.Popen(
@@ -125,7 +127,7 @@ class Evaluator:
             return model_dir
         target, uid = self.inbox / "model", self.run.uid
         os.rename(model_dir, target)
-        if uid is None or self.sandbox is None or uid == self.sandbox.uid:
+        if uid is None:
             return target  # the kernel's own user: nothing to give, and its processes may outlive it
         paths = [(str(target), 0o700)]
         for folder, dirs, files in os.walk(target):  # top-down: root may list any folder
@@ -187,9 +189,11 @@ def unsafe_tree(root: Path) -> str | None:
         for folder, dirs, files in os.walk(root, followlinks=False):
             for name in [*dirs, *files]:
                 info = os.lstat(os.path.join(folder, name))
-                if not (stat.S_ISREG(info.st_mode) or stat.S_ISDIR(info.st_mode)):
+                if stat.S_ISDIR(info.st_mode):
+                    continue
+                if not stat.S_ISREG(info.st_mode):
                     return f"the exported model contains a link or special file ({name})"
-                if stat.S_ISREG(info.st_mode) and info.st_nlink > 1:
+                if info.st_nlink > 1:
                     return f"the exported model contains a hard link ({name})"
     except OSError as exc:
         return f"the exported model could not be read: {exc.strerror}"
