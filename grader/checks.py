@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from grader.assignment import Assignment, Training
+from grader.heldout import REMEMBER_GAP
 from grader.i18n import t
 from grader.models import CheckResult, EpochRecord, Evaluation, ExecutionInfo, Finding, Metrics, Recording
 
@@ -95,6 +96,7 @@ def metrics_of(recording: Recording, evaluation: Evaluation) -> Metrics:
         train_accuracy=epochs[-1].accuracy if epochs else None,
         train_loss=epochs[-1].loss if epochs else None,
         test_accuracy=evaluation.test_accuracy,
+        heldout_accuracy=evaluation.heldout_accuracy,
         conv_layers=conv,
         pooling_layers=pool,
         seconds_per_epoch=round(sum(e.duration_s for e in epochs) / len(epochs), 3) if epochs else None,
@@ -269,15 +271,20 @@ def structure_text(m: Measured) -> str:
 
 
 def check_test_accuracy(m: Measured) -> Outcome:
+    """Judged on the held-out images the kernel never had (`grader.heldout`); the public test set's
+    accuracy is shown, and far above the held-out one it means images were remembered, not learnt."""
     minimum = m.assignment.min_test_accuracy or 0.0
-    accuracy = m.evaluation.test_accuracy
+    accuracy, public, images = m.evaluation.heldout_accuracy, m.evaluation.test_accuracy, m.evaluation.heldout_images
     if accuracy is None:
         reason = m.evaluation.error or m.recording.export_error or "—"
         return False, m.t("test_accuracy.unknown", reason=reason), "—", m.t("no_model_hint")
-    measured = m.t("test_accuracy.measured", accuracy=pct(accuracy), images=m.evaluation.test_images)
+    values = {"accuracy": pct(accuracy), "minimum": pct(minimum), "images": f"{images:,}", "test": pct(public)}
+    measured = m.t("test_accuracy.measured", **values)
+    if public is not None and public - accuracy > REMEMBER_GAP:
+        return False, m.t("test_accuracy.remembered", **values), measured, m.t("test_accuracy.hint_remembered")
     if accuracy >= minimum:
-        return True, m.t("test_accuracy.pass", accuracy=pct(accuracy), minimum=pct(minimum)), measured, ""
-    return False, m.t("test_accuracy.fail", accuracy=pct(accuracy), minimum=pct(minimum)), measured, m.t("test_accuracy.hint")
+        return True, m.t("test_accuracy.pass", **values), measured, ""
+    return False, m.t("test_accuracy.fail", **values), measured, m.t("test_accuracy.hint")
 
 
 def check_skeleton_integrity(m: Measured) -> Outcome:

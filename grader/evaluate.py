@@ -1,10 +1,12 @@
 """Measuring the exported model in a separate process that never ran the student's code.
 
-The host starts an `Evaluator`, which runs `python -m grader.evaluate REQUEST` in the sandbox;
-that process loads the SavedModel graph (not the student's Python classes), feeds it the 10,000 test
-images transformed exactly as the student's training images were (and 10,000 training images, to
-check the training accuracy the kernel recorded), and counts convolution and pooling operations in
-one forward pass of the graph.
+The host starts an `Evaluator`, which runs `python -m grader.evaluate` in the sandbox; that process
+loads the SavedModel graph (not the student's Python classes), feeds it images transformed exactly
+as the student's training images were, and counts convolution and pooling operations in one forward
+pass of the graph. It measures the accuracy on the 10,000 held-out training images the kernel never
+had (`grader.heldout`: what `test_accuracy` judges), on the public test set (for information), and
+the accuracy and cross-entropy on a sample of the training images that the grader chooses (to check
+the record). Every image reaches it through its stdin, never as a path the graph could open.
 """
 
 from __future__ import annotations
@@ -19,10 +21,12 @@ import stat
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
+from grader.heldout import HeldOut, close_stdin, read_arrays, sample_rows, write_arrays
 from grader.models import Evaluation
 from grader.sandbox import Run, Sandbox
 from grader.sandbox_output import OutputSink
@@ -30,13 +34,14 @@ from grader.sandbox_output import OutputSink
 CONV_OPS = {"Conv2D", "Conv3D", "DepthwiseConv2dNative", "Conv2DBackpropInput", "Conv3DBackpropInputV2", "Conv"}
 POOL_OPS = {"MaxPool", "MaxPoolV2", "AvgPool", "MaxPool3D", "AvgPool3D", "FractionalMaxPool", "FractionalAvgPool"}
 BATCH = 1000
-TRAIN_SAMPLE = 10_000  # training images measured too, to check the accuracy the kernel recorded
+FEED_TIMEOUT_S = 120  # the evaluation takes its images while the kernel runs; it has this long more
 
 
 class Evaluator:
     """The evaluation process: it imports TensorFlow and loads the images as soon as it starts, then
     waits, idle, until `measure` hands it the exported model (or `close`). Started before the
-    kernel, that work overlaps the training. It runs as a uid of its own: the kernel's end, which
+    kernel, that work overlaps the training; its images (the held-out rows and the public test set)
+    are written to its stdin by a thread meanwhile. It runs as a uid of its own: the kernel's end, which
     kills every process of the kernel's uid, leaves it alone, and the kernel cannot reach it.
 
     It runs in `sandbox` (the graph is the student's) and answers on its stdout, on a line that
@@ -44,19 +49,20 @@ class Evaluator:
     write files and print, but cannot know the token, so it cannot forge the answer.
     """
 
-    def __init__(self, mnist_path: Path, prefix: tuple[str, ...] = (), sandbox: Sandbox | None = None) -> None:
+    def __init__(self, data: HeldOut, prefix: tuple[str, ...] = (), sandbox: Sandbox | None = None) -> None:
         self.token = secrets.token_hex(16)
-        self.sandbox = sandbox
+        self.sandbox, self.data = sandbox, data
         self.run: Run | None = None
         self.inbox: Path | None = None  # under a sandbox: the only folder of the grading it can see
-        request = {"mnist_path": str(mnist_path), "warm": True}
-        argv = [*prefix, sys.executable, "-m", "grader.evaluate", json.dumps(request)]
+        self.training: tuple[Any, Any] | None = None  # the training set as the kernel got it
+        self.feed_error: str | None = None
+        argv = [*prefix, sys.executable, "-m", "grader.evaluate"]
         if sandbox is None:
             self.scratch, cmd = Path(tempfile.mkdtemp(prefix="grader-eval-")), argv
         else:
             self.run = sandbox.new_run("evaluation", own_uid=True)
             self.scratch, self.inbox = sandbox.writable_dir("eval", self.run), sandbox.writable_dir("eval-model", self.run)
-            cmd = sandbox.command(self.run, argv, cwd=self.scratch, readable=[self.inbox, mnist_path])
+            cmd = sandbox.command(self.run, argv, cwd=self.scratch, readable=[self.inbox])  # no data set file: images come on stdin
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "TF_CPP_MIN_LOG_LEVEL": "3", "HOME": str(self.scratch), "LANG": "C.UTF-8"}
         self.out, self.err = OutputSink(keep_head=1 << 20, keep_tail=1 << 20), OutputSink()
         try:
@@ -71,6 +77,19 @@ class Evaluator:
             self.run.attach(self.proc.pid)
         self.out.started(), self.err.started()
         self._send(self.token)
+        self.feeder = threading.Thread(target=self._feed, name="grader-eval-feed", daemon=True)
+        self.feeder.start()
+
+    def _feed(self) -> None:
+        """Write the held-out rows and the public test set to the process's stdin (it reads them
+        while the kernel runs) and keep the training set for `measure`."""
+        try:
+            arrays = self.data.evaluation_arrays()
+            self.training = self.data.training()
+            assert self.proc is not None and self.proc.stdin is not None
+            write_arrays(self.proc.stdin, arrays)
+        except (OSError, ValueError) as exc:
+            self.feed_error = f"the evaluation could not be given its images: {exc}"
 
     def _send(self, line: str) -> None:
         try:
@@ -89,11 +108,15 @@ class Evaluator:
             return Evaluation(error=problem)
         if not (model_dir / "saved_model.pb").is_file():
             return Evaluation(error="no exported model")
+        self.feeder.join(FEED_TIMEOUT_S)
+        if self.feeder.is_alive() or self.feed_error or self.training is None:
+            return Evaluation(error=self.feed_error or "the evaluation did not take its images")
         try:
             model_dir = self._hand_over(model_dir)
         except OSError as exc:
             return Evaluation(error=f"the exported model could not be handed to the evaluation: {exc.strerror}")
         self._send(json.dumps({"model_dir": str(model_dir), "transform": transform}))
+        self._send_sample(transform)
         try:
             self.proc.wait(timeout=timeout_s)
         except subprocess.TimeoutExpired:
@@ -115,9 +138,24 @@ class Evaluator:
                 duration_s=float(data.get("duration_s", 0.0)),
                 error=str(data["error"])[:1000] if data.get("error") is not None else None,
                 train_accuracy=_fraction(data.get("train_accuracy")),
+                heldout_accuracy=_fraction(data.get("heldout_accuracy")),
+                heldout_images=int(data.get("heldout_images", 0)),
+                train_loss=_loss(data.get("train_loss")),
+                train_images=int(data.get("train_images", 0)),
             )
         except (TypeError, ValueError) as exc:
             return Evaluation(error=f"the evaluation's answer was malformed: {exc}")
+
+    def _send_sample(self, transform: dict[str, Any]) -> None:
+        """The training images the grader chose (`grader.heldout.sample_rows`), unpredictable to
+        the submission, after the line naming the model."""
+        import numpy as np
+
+        assert self.training is not None and self.proc is not None and self.proc.stdin is not None
+        x, y = self.training
+        rows = sample_rows(transform, len(x), np.random.default_rng())
+        with contextlib.suppress(OSError, ValueError):  # a dead process: no answer, reported as such
+            write_arrays(self.proc.stdin, {"x_train": x[rows], "y_train": y[rows]})
 
     def _hand_over(self, model_dir: Path) -> Path:
         """Move the model into the folder the evaluation can read (its only view of the grading);
@@ -141,16 +179,17 @@ class Evaluator:
         """Stop the process (idempotent): every process it started is gone afterwards."""
         if self.proc is None:
             return
+        if self.run:  # first: a feeder blocked in writing to a process that reads nothing gets EPIPE
+            self.run.kill()
+        elif self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        self.feeder.join()
         if self.proc.stdin:
             try:
                 self.proc.stdin.close()
             except OSError:
                 pass
-        if self.run:
-            self.run.kill()
-        elif self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait()
         self.out.finish(), self.err.finish()
         if self.sandbox is None:
             shutil.rmtree(self.scratch, ignore_errors=True)
@@ -176,6 +215,15 @@ def _fraction(value: Any) -> float | None:
     number = float(value)
     if not 0 <= number <= 1:
         raise ValueError(f"{number} is not a fraction")
+    return number
+
+
+def _loss(value: Any) -> float | None:
+    if value is None:
+        return None
+    number = float(value)
+    if not 0 <= number < float("inf"):
+        raise ValueError(f"{number} is not a loss")
     return number
 
 
@@ -232,21 +280,6 @@ def prepare_inputs(images: Any, transform: dict[str, Any], spec_shape: list[int 
     return x.reshape(-1, *shape).astype(dtype)
 
 
-def train_rows(transform: dict[str, Any]) -> int:
-    """How many training images to measure the model on: the ones the student trained on, when
-    `fit` got the first n raw images in order (a subset is then judged on itself), else a sample."""
-    rows = transform.get("rows") if transform.get("exact") else None
-    return min(int(rows), TRAIN_SAMPLE) if isinstance(rows, int) and rows > 0 else TRAIN_SAMPLE
-
-
-def load_arrays(mnist_path: str) -> dict[str, Any]:
-    """The test set and the first `TRAIN_SAMPLE` training images, from the grader's store."""
-    import numpy as np
-
-    with np.load(mnist_path, allow_pickle=False) as data:
-        return {"x_test": data["x_test"], "y_test": data["y_test"], "x_train": data["x_train"][:TRAIN_SAMPLE], "y_train": data["y_train"][:TRAIN_SAMPLE]}
-
-
 def _measure(request: dict[str, Any], arrays: dict[str, Any]) -> dict[str, Any]:
     import numpy as np
     import tensorflow as tf
@@ -257,58 +290,84 @@ def _measure(request: dict[str, Any], arrays: dict[str, Any]) -> dict[str, Any]:
     _, kwargs = serve.structured_input_signature
     (input_name, input_spec), = kwargs.items()
     counts = count_ops(serve.graph.as_graph_def())
-    x_test, y_test = arrays["x_test"], arrays["y_test"]
-    rows = train_rows(request["transform"])
-    x_train, y_train = arrays["x_train"][:rows], arrays["y_train"][:rows]
     shape, dtype = list(input_spec.shape), input_spec.dtype.as_numpy_dtype
 
-    def accuracy(images: Any, labels: Any) -> float:
+    def outputs(images: Any) -> Any:
         x = prepare_inputs(images, request["transform"], shape, dtype)
-        correct = 0
+        parts = []
         for start in range(0, len(x), BATCH):
-            outputs = serve(**{input_name: tf.constant(x[start : start + BATCH])})
-            logits = np.asarray(next(iter(outputs.values())))
-            correct += int((logits.reshape(len(logits), -1).argmax(axis=1) == labels[start : start + BATCH]).sum())
-        return correct / len(x)
+            out = np.asarray(next(iter(serve(**{input_name: tf.constant(x[start : start + BATCH])}).values())))
+            parts.append(out.reshape(len(out), -1))
+        return np.concatenate(parts)
 
+    train = outputs(arrays["x_train"])
     return {
-        "test_accuracy": accuracy(x_test, y_test),
-        "train_accuracy": accuracy(x_train, y_train),
-        "test_images": len(x_test),
+        "heldout_accuracy": accuracy(outputs(arrays["x_heldout"]), arrays["y_heldout"]),
+        "heldout_images": len(arrays["x_heldout"]),
+        "test_accuracy": accuracy(outputs(arrays["x_test"]), arrays["y_test"]),
+        "test_images": len(arrays["x_test"]),
+        "train_accuracy": accuracy(train, arrays["y_train"]),
+        "train_loss": cross_entropy(train, arrays["y_train"]),
+        "train_images": len(arrays["x_train"]),
         "conv_ops": sum(counts[o] for o in CONV_OPS),
         "pool_ops": sum(counts[o] for o in POOL_OPS),
         "duration_s": round(time.perf_counter() - started, 3),
     }
 
 
-def main(argv: list[str]) -> int:
-    """`python -m grader.evaluate REQUEST`: the token comes first on stdin; a warm process then
-    imports TensorFlow, loads the images and waits for a second line naming the model (none:
-    nothing to do). The answer goes to stdout after the token (or to REQUEST's "out" file, when
-    run by hand), and the process exits at once."""
-    request = json.loads(argv[1])
-    token = "" if request.get("out") else sys.stdin.readline().strip()  # read before any model exists
-    arrays = None
-    if request.get("warm"):  # what needs no model is done while the kernel runs: imports and data
-        import tensorflow  # noqa: F401
+def accuracy(outputs: Any, labels: Any) -> float:
+    """The share of rows whose largest output is at the label."""
+    return float((outputs.argmax(axis=1) == labels).mean()) if len(labels) else 0.0
 
-        with contextlib.suppress(Exception):  # a failure recurs, and is reported, below
-            arrays = load_arrays(request["mnist_path"])
-        line = sys.stdin.readline()
-        if not line.strip():
-            return 0
-        request = {**request, **json.loads(line)}
+
+def cross_entropy(outputs: Any, labels: Any) -> float | None:
+    """The sparse categorical cross-entropy of the outputs, read as probabilities where they are
+    (rows of non-negative numbers summing to 1, clipped as Keras clips them), else as logits; None
+    where it cannot be computed (fewer outputs than classes, non-finite numbers)."""
+    import numpy as np
+
+    if not len(labels) or outputs.shape[1] <= int(labels.max()):
+        return None
+    p = outputs.astype("float64")
+    if not np.isfinite(p).all():
+        return None
+    rows = np.arange(len(p))
+    if p.min() >= -1e-6 and p.max() <= 1 + 1e-6 and np.abs(p.sum(axis=1) - 1).max() <= 1e-3:
+        return float(-np.log(np.clip(p[rows, labels], 1e-7, 1 - 1e-7)).mean())
+    shifted = p - p.max(axis=1, keepdims=True)
+    return float((np.log(np.exp(shifted).sum(axis=1)) - shifted[rows, labels]).mean())
+
+
+def main(argv: list[str]) -> int:
+    """`python -m grader.evaluate`: its stdin carries the token, then the held-out and public test
+    images (`grader.heldout.write_arrays`), read while TensorFlow is imported; then, once the
+    kernel is gone, a line naming the model followed by the training images the grader chose (an
+    empty line instead: nothing to do). stdin is then closed, the model loaded and measured, and
+    the answer written to stdout after the token; the process exits at once."""
+    stdin = sys.stdin.buffer
+    token = stdin.readline(1024).decode("ascii", "replace").strip()  # read before any model exists
+    arrays: dict[str, Any] = {}
+    problem = None
     try:
-        result = _measure(request, arrays or load_arrays(request["mnist_path"]))
+        arrays.update(read_arrays(stdin))
+    except (OSError, ValueError) as exc:
+        problem = f"the evaluation's images: {exc}"
+    import tensorflow  # noqa: F401 - what needs no model is done while the kernel runs
+
+    line = stdin.readline(1 << 20)
+    if not line.strip():
+        return 0
+    try:
+        request = json.loads(line)
+        if problem is None:
+            arrays.update(read_arrays(stdin))
+        close_stdin()  # nothing of the host's pipe is left for the graph to read
+        result = {"error": problem} if problem else _measure(request, arrays)
     except Exception as exc:  # noqa: BLE001 - any failure is reported as data
         result = {"error": f"{type(exc).__name__}: {str(exc)[:500]}"}
-    if request.get("out"):
-        Path(request["out"]).write_text(json.dumps(result), encoding="utf-8")
-    else:
-        sys.stdout.flush()
-        os.write(1, f"\n{token}{json.dumps(result)}\n".encode())
-        os._exit(0)  # the answer is out: skip TensorFlow's teardown, which the host would wait for
-    return 0
+    sys.stdout.flush()
+    os.write(1, f"\n{token}{json.dumps(result)}\n".encode())
+    os._exit(0)  # the answer is out: skip TensorFlow's teardown, which the host would wait for
 
 
 if __name__ == "__main__":

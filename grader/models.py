@@ -99,13 +99,17 @@ class Recording:
 class Evaluation:
     """What the separate evaluation process measured on the exported model."""
 
-    test_accuracy: float | None = None
+    test_accuracy: float | None = None  # on the public test set, which the submission had: for information
     test_images: int = 0
     conv_ops: int = 0  # convolution ops in one forward pass of the exported graph
     pool_ops: int = 0  # pooling ops likewise
     duration_s: float = 0.0
     error: str | None = None
-    train_accuracy: float | None = None  # on the first 10,000 training images: a check of the recorded accuracy
+    train_accuracy: float | None = None  # on training images the grader chose: a check of the recorded accuracy
+    heldout_accuracy: float | None = None  # on the training images withheld from the kernel: what `test_accuracy` judges
+    heldout_images: int = 0
+    train_loss: float | None = None  # cross-entropy on the same training images: a check of the recorded loss
+    train_images: int = 0
 
 
 @dataclass(frozen=True)
@@ -158,10 +162,11 @@ class Metrics:
     epochs_requested: int = 0
     train_accuracy: float | None = None
     train_loss: float | None = None
-    test_accuracy: float | None = None
+    test_accuracy: float | None = None  # the public test set, for information
     conv_layers: int = 0
     pooling_layers: int = 0
     seconds_per_epoch: float | None = None
+    heldout_accuracy: float | None = None  # the held-out digits: what the `test_accuracy` check judges
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from grader.assignment import Assignment
 from grader.checks import Measured, execution_message, metrics_of, run_checks
 from grader.datasets import ensure_dataset
 from grader.evaluate import Evaluator
+from grader.heldout import prepare
 from grader.execute import RunSpec, execute
 from grader.i18n import t
 from grader.integrity import compare
@@ -29,6 +30,7 @@ from grader.sandbox import Limits, Sandbox
 from grader.submission import InvalidSubmission, Submission, load_submission
 
 MISMATCH_MARGIN = 0.03  # recorded last-epoch accuracy may exceed what the exported model achieves by this
+LOSS_MARGIN, LOSS_SHARE = 0.05, 0.10  # recorded loss may be below the measured one by the larger of these
 
 
 @dataclass(frozen=True)
@@ -66,12 +68,13 @@ def grade(path: Path, assignment: Assignment, options: Options = Options()) -> G
     with tempfile.TemporaryDirectory(prefix="grader-", ignore_cleanup_errors=True) as tmp:
         limits = Limits(memory_mb=options.memory_mb) if options.memory_mb else Limits()
         sandbox = Sandbox(Path(tmp), mode=options.sandbox, limits=limits)
+        held = prepare(mnist, Path(tmp))  # the kernel's copy of the data set, without the held-out rows
         with contextlib.ExitStack() as stack:
             stack.callback(sandbox.close)
             spec = RunSpec(
                 workdir=sandbox.writable_dir("work"),  # under bubblewrap, a private tmpfs is mounted over it
                 rundir=sandbox.writable_dir("run"),
-                mnist_path=sandbox.readable_copy(mnist),
+                mnist_path=sandbox.readable_copy(held.kernel_store),
                 timeout_s=options.timeout_s or assignment.timeout_s,
                 seed=options.seed,
                 entry=options.entry or assignment.entry,
@@ -82,7 +85,7 @@ def grade(path: Path, assignment: Assignment, options: Options = Options()) -> G
                 ipc_dir=sandbox.writable_dir("ipc"),
             )
             # Started first, as a uid of its own: its TensorFlow import overlaps the kernel's run.
-            evaluator = Evaluator(spec.mnist_path, options.kernel_prefix, sandbox)
+            evaluator = Evaluator(held, options.kernel_prefix, sandbox)
             stack.callback(evaluator.close)
             info = execute(submission.notebook, spec)  # returns when no process of the submission is left
             errors = [execution_message(info, assignment, lang)] if info.status != "ok" else []
@@ -95,7 +98,7 @@ def grade(path: Path, assignment: Assignment, options: Options = Options()) -> G
             info = replace(info, timings={**info.timings, "evaluation": round(time.monotonic() - measuring, 3)})
             if evaluation.error and recording.fits:
                 errors.append(t(lang, "checks.test_accuracy.unknown", reason=recording.export_error or evaluation.error))
-            mismatch = record_mismatch(recording, evaluation, lang)
+            mismatch = record_mismatch(recording, evaluation, lang, loss=assignment.training.below)
             if mismatch and info.status == "ok":
                 info = replace(info, status="record_mismatch", message=mismatch, exception=mismatch)
                 errors.append(execution_message(info, assignment, lang))
@@ -122,15 +125,22 @@ def read_record(spec: RunSpec) -> tuple[Recording, str | None]:
         return Recording(), f"The grader's record of your training was damaged ({exc}); nothing recorded could be used."
 
 
-def record_mismatch(recording: Recording, evaluation: Evaluation, lang: str) -> str | None:
+def record_mismatch(recording: Recording, evaluation: Evaluation, lang: str, *, loss: bool = False) -> str | None:
     """A message when the last recorded training accuracy is far above what the exported model
-    achieves on training images: the record (written inside the kernel) was forged or doctored."""
+    achieves on training images the grader chose, or (with `loss`: the assignment's rule is on the
+    loss) the recorded loss far below the cross-entropy measured there: the record (written inside
+    the kernel) was forged or doctored."""
     epochs = recording.all_epochs
-    recorded = epochs[-1].accuracy if epochs else None
-    measured = evaluation.train_accuracy
-    if recorded is None or measured is None or recorded - measured <= MISMATCH_MARGIN:
+    if not epochs:
         return None
-    return t(lang, "checks.execution.mismatch_detail", recorded=f"{recorded * 100:.2f}%", measured=f"{measured * 100:.2f}%")
+    last, images = epochs[-1], f"{evaluation.train_images:,}"
+    recorded, measured = last.accuracy, evaluation.train_accuracy
+    if recorded is not None and measured is not None and recorded - measured > MISMATCH_MARGIN:
+        return t(lang, "checks.execution.mismatch_detail", recorded=f"{recorded * 100:.2f}%", measured=f"{measured * 100:.2f}%", images=images)
+    recorded, measured = last.loss, evaluation.train_loss
+    if loss and recorded is not None and measured is not None and measured - recorded > max(LOSS_MARGIN, LOSS_SHARE * measured):
+        return t(lang, "checks.execution.mismatch_loss_detail", recorded=f"{recorded:.4f}", measured=f"{measured:.4f}", images=images)
+    return None
 
 
 def skeleton_integrity(assignment: Assignment, submission: Submission) -> tuple[bool, str] | None:

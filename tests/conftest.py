@@ -63,7 +63,7 @@ def good_recording(message: str = MESSAGE, accuracies: Sequence[float] = (0.94, 
 
 
 OK = ExecutionInfo(status="ok")
-EVALUATED = Evaluation(test_accuracy=0.981, test_images=10000)
+EVALUATED = Evaluation(heldout_accuracy=0.981, heldout_images=10000, test_accuracy=0.981, test_images=10000)
 
 
 def fake_arrays(seed: int) -> dict:

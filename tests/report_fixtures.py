@@ -133,22 +133,22 @@ def build(kind: str, lang: str) -> tuple[GradeResult, Assignment]:
     assignment = find_assignment(name.get(kind, "mnist-callback"))
     info = ExecutionInfo(status="ok", duration_s=41.2, timings={"kernel_start": 2.1, "student_cells": 38.9, "finish": 0.4, "evaluation": 3.2})
     rec = recording(fit(10, CALLBACK_ACCS, {5: MESSAGE}, stop_at=5))
-    evaluation = Evaluation(test_accuracy=0.9791, test_images=10000, duration_s=3.2)
+    evaluation = Evaluation(heldout_accuracy=0.9791, heldout_images=10000, test_accuracy=0.9791, test_images=10000, duration_s=3.2)
     errors: list[str] = []
     findings: tuple[Finding, ...] = ()
     integrity: tuple[bool, str] = (True, "")
     submission = "student.ipynb"
     if kind == "conv_pass":
         rec = recording(fit(20, CONV_ACCS, {7: CONV_MESSAGE}, stop_at=7), layers=CONV_MODEL)
-        evaluation = Evaluation(test_accuracy=0.9874, test_images=10000, conv_ops=1, pool_ops=1, duration_s=4.0)
+        evaluation = Evaluation(heldout_accuracy=0.9874, heldout_images=10000, test_accuracy=0.9874, test_images=10000, conv_ops=1, pool_ops=1, duration_s=4.0)
     elif kind == "loss_pass":
         accs = (0.8241, 0.8655, 0.8791)
         rec = recording(fit(5, accs, {3: FASHION_MESSAGE}, stop_at=3))
         rec = replace(rec, fits=tuple(replace(f, epochs=tuple(replace(e, loss=round(0.49 - 0.05 * e.epoch, 4)) for e in f.epochs)) for f in rec.fits))
-        evaluation = Evaluation(test_accuracy=0.8652, test_images=10000)
+        evaluation = Evaluation(heldout_accuracy=0.8652, heldout_images=10000, test_accuracy=0.8652, test_images=10000)
     elif kind == "cnn_pass":
         rec = recording(fit(5, (0.9562, 0.9861, 0.9902, 0.9931, 0.9950)), layers=CONV_MODEL)
-        evaluation = Evaluation(test_accuracy=0.9912, test_images=10000, conv_ops=1, pool_ops=1)
+        evaluation = Evaluation(heldout_accuracy=0.9912, heldout_images=10000, test_accuracy=0.9912, test_images=10000, conv_ops=1, pool_ops=1)
     elif kind == "skeleton_warn":
         integrity = (False, "cell 2 (the data loading cell) was changed")
     elif kind == "epoch_limit":  # fit(epochs=30): the callback stops only in epoch 12
@@ -160,12 +160,12 @@ def build(kind: str, lang: str) -> tuple[GradeResult, Assignment]:
         rec = recording(fit(10, (0.9394, 0.9561), {2: MESSAGE}, stop_at=2))
     elif kind == "layer_limit":
         rec = recording(fit(20, CONV_ACCS, {7: CONV_MESSAGE}, stop_at=7), layers=TWO_CONV_MODEL)
-        evaluation = Evaluation(test_accuracy=0.9901, test_images=10000, conv_ops=2, pool_ops=2, duration_s=4.4)
+        evaluation = Evaluation(heldout_accuracy=0.9901, heldout_images=10000, test_accuracy=0.9901, test_images=10000, conv_ops=2, pool_ops=2, duration_s=4.4)
     elif kind == "model_structure":
         rec = recording(fit(10, (0.9212, 0.9655, 0.9750, 0.9802, 0.9843, 0.9871, 0.9890, 0.9904, 0.9917, 0.9925)), layers=LENET_ONE_CONV, model_class="LeNet5")
-        evaluation = Evaluation(test_accuracy=0.9846, test_images=10000, conv_ops=1, pool_ops=1)
+        evaluation = Evaluation(heldout_accuracy=0.9846, heldout_images=10000, test_accuracy=0.9846, test_images=10000, conv_ops=1, pool_ops=1)
     elif kind == "test_accuracy":  # trained on x/255 but the model sees raw pixels at test time
-        evaluation = Evaluation(test_accuracy=0.8104, test_images=10000)
+        evaluation = Evaluation(heldout_accuracy=0.8104, heldout_images=10000, test_accuracy=0.8104, test_images=10000)
     elif kind == "timeout":
         info = ExecutionInfo(status="timeout", message="Your code did not finish within the time limit of 900 seconds.", cell=5, duration_s=900.0, timeout_s=900, timings={"kernel_start": 2.0, "student_cells": 898.0})
         rec = recording(fit(10, (0.8812, 0.9105, 0.9302), completed=False))

@@ -143,7 +143,7 @@ def test_no_accuracy_metric_is_explained(callback_assignment):
 
 
 def test_low_test_accuracy_fails_only_test_accuracy(callback_assignment):
-    assert failing(callback_assignment, good_recording(), evaluation=Evaluation(test_accuracy=0.5, test_images=10000)) == {"test_accuracy"}
+    assert failing(callback_assignment, good_recording(), evaluation=Evaluation(heldout_accuracy=0.5, heldout_images=10000, test_accuracy=0.5, test_images=10000)) == {"test_accuracy"}
 
 
 def test_execution_error_is_reported_with_cell_and_line(callback_assignment):
@@ -174,7 +174,7 @@ def test_layer_counts(layers, conv_ops, pool_ops, expected):
 
 def test_layer_limit(conv_assignment):
     rec = recording((20, epochs((0.99, 0.999), {1: "Reached 99.8% accuracy so cancelling training!"}, stop_at=1)), layers=[layer("conv2d", "conv"), layer("c2", "conv"), layer("p", "pool")])
-    results = verdicts(conv_assignment, rec, evaluation=Evaluation(test_accuracy=0.99, test_images=10000, conv_ops=2, pool_ops=1))
+    results = verdicts(conv_assignment, rec, evaluation=Evaluation(heldout_accuracy=0.99, heldout_images=10000, test_accuracy=0.99, test_images=10000, conv_ops=2, pool_ops=1))
     assert not results["layer_limit"].passed and "2 convolution layers" in results["layer_limit"].message
     assert {k for k, c in results.items() if not c.passed} == {"layer_limit"}
 
@@ -230,7 +230,7 @@ def lenet():
     return find_assignment("lenet5")
 
 
-FASHION_EVAL = Evaluation(test_accuracy=0.86, test_images=10000)
+FASHION_EVAL = Evaluation(heldout_accuracy=0.86, heldout_images=10000, test_accuracy=0.86, test_images=10000)
 
 
 def test_the_courses_loss_callback_passes(fashion):
@@ -280,9 +280,9 @@ def test_no_loss_recorded_is_explained(fashion):
 
 def test_a_test_accuracy_only_assignment(cnn):
     rec = recording((5, epochs((0.95, 0.985, 0.989, 0.991, 0.993))))  # no callback, no message: fine here
-    assert failing(cnn, rec, evaluation=Evaluation(test_accuracy=0.9906, test_images=10000)) == set()
-    assert failing(cnn, rec, evaluation=Evaluation(test_accuracy=0.9899, test_images=10000)) == {"test_accuracy"}
-    assert verdicts(cnn, rec)["test_accuracy"].required == "The grader measures the final model on the 10,000 test images: at least 99.00%."
+    assert failing(cnn, rec, evaluation=Evaluation(heldout_accuracy=0.9906, heldout_images=10000, test_accuracy=0.9906, test_images=10000)) == set()
+    assert failing(cnn, rec, evaluation=Evaluation(heldout_accuracy=0.9899, heldout_images=10000, test_accuracy=0.9899, test_images=10000)) == {"test_accuracy"}
+    assert verdicts(cnn, rec)["test_accuracy"].required == "The grader measures the final model on 10,000 held-out images (training images your code never received): at least 99.00%."
 
 
 LENET_LAYERS = [
@@ -290,7 +290,7 @@ LENET_LAYERS = [
     layer("conv2d_1", "conv", "Conv2D"), layer("max_pooling2d_1", "pool", "MaxPooling2D"),
     layer("flatten"), layer("dense", "dense", "Dense"), layer("dense_1", "dense", "Dense"), layer("dense_2", "dense", "Dense"),
 ]
-LENET_EVAL = Evaluation(test_accuracy=0.985, test_images=10000, conv_ops=2, pool_ops=2)
+LENET_EVAL = Evaluation(heldout_accuracy=0.985, heldout_images=10000, test_accuracy=0.985, test_images=10000, conv_ops=2, pool_ops=2)
 
 
 def lenet_recording(layers=LENET_LAYERS, model_class="LeNet5"):
@@ -333,10 +333,10 @@ def test_no_model_means_no_structure(lenet):
 def test_dense_limits(conv_assignment):
     limited = replace(conv_assignment, limits=replace(conv_assignment.limits, max_dense=1))
     rec = recording((20, epochs((0.99, 0.999), {1: "Reached 99.8% accuracy so cancelling training!"}, stop_at=1)), layers=[layer("c", "conv"), layer("p", "pool"), layer("d1", "dense"), layer("d2", "dense")])
-    result = verdicts(limited, rec, evaluation=Evaluation(test_accuracy=0.99, test_images=10000, conv_ops=1, pool_ops=1))["layer_limit"]
+    result = verdicts(limited, rec, evaluation=Evaluation(heldout_accuracy=0.99, heldout_images=10000, test_accuracy=0.99, test_images=10000, conv_ops=1, pool_ops=1))["layer_limit"]
     assert not result.passed and result.message == "The model has 2 Dense layers; at most 1 allowed"
     assert result.required.endswith("At most 1 Dense layer(s).") and ", 2 Dense layer(s)" in result.measured
-    assert verdicts(conv_assignment, rec, evaluation=Evaluation(test_accuracy=0.99, test_images=10000, conv_ops=1, pool_ops=1))["layer_limit"].passed
+    assert verdicts(conv_assignment, rec, evaluation=Evaluation(heldout_accuracy=0.99, heldout_images=10000, test_accuracy=0.99, test_images=10000, conv_ops=1, pool_ops=1))["layer_limit"].passed
 
 
 def test_dense_layers_are_recorded_as_their_own_kind():

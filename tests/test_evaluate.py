@@ -16,6 +16,7 @@ import pytest
 
 from grader import sandbox as sb
 from grader.evaluate import Evaluator
+from grader.heldout import prepare
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_sandbox import AVAILABLE  # noqa: E402 - the sandbox modes this machine offers
@@ -68,7 +69,7 @@ def locked_copy(model: Path, sandbox: sb.Sandbox, uid: int | None) -> Path:
 @pytest.mark.parametrize("mode", MODES)
 def test_evaluation_outlives_the_kernel_run_and_measures_the_handed_over_model(mode, exported, mnist_store):
     with sandbox_in_tmp(mode) as sandbox:
-        evaluator = Evaluator(sandbox.readable_copy(mnist_store), (), sandbox)  # as the pipeline: the store may sit in a private home
+        evaluator = Evaluator(prepare(mnist_store), (), sandbox)  # as the pipeline: the images come on its stdin
         kernel = sandbox.new_run("kernel")
         assert evaluator.run is not None
         if sandbox.uid is not None:
@@ -85,11 +86,13 @@ def test_evaluation_outlives_the_kernel_run_and_measures_the_handed_over_model(m
         assert not model.exists()  # handed over: moved out of the kernel's reach
         assert evaluation.error is None
         assert evaluation.test_images == 10000 and evaluation.conv_ops == 0 and 0 <= evaluation.test_accuracy <= 1
+        assert evaluation.heldout_images == 10000 and 0 <= evaluation.heldout_accuracy <= 1
+        assert evaluation.train_images == 5000 and evaluation.train_loss is not None and evaluation.train_loss > 0
 
 
 def test_an_unused_evaluation_is_ended_by_close(mnist_store):
     with sandbox_in_tmp("auto") as sandbox:
-        evaluator = Evaluator(sandbox.readable_copy(mnist_store), (), sandbox)
+        evaluator = Evaluator(prepare(mnist_store), (), sandbox)
         evaluator.close()
         assert evaluator.proc is not None and evaluator.proc.poll() is not None
         assert evaluator.run is not None and (evaluator.run.uid is None or not sb.pids_of_uid(evaluator.run.uid))
@@ -97,7 +100,7 @@ def test_an_unused_evaluation_is_ended_by_close(mnist_store):
 
 def test_a_hard_link_in_the_model_is_not_handed_over(exported, mnist_store):
     with sandbox_in_tmp("auto") as sandbox:
-        evaluator = Evaluator(sandbox.readable_copy(mnist_store), (), sandbox)
+        evaluator = Evaluator(prepare(mnist_store), (), sandbox)
         model = locked_copy(exported, sandbox, None)
         outside = sandbox.host_dir / "secret"
         outside.write_text("not the student's")

@@ -1,0 +1,193 @@
+"""The held-out digits: training images the grading kernel never gets, on which the grader measures
+every model (the `test_accuracy` check), and the training sample the grader itself chooses to check
+the record against.
+
+A fixed, seeded set of `HELDOUT_ROWS` training rows is withheld from each data set. The kernel gets a
+copy of the store in which each withheld row is replaced by a duplicate of another training row of
+the same label: `load_data()` still returns 60,000 real images with the original label counts (the
+shapes students hard-code keep working), only 50,000 of them distinct. The copy and the withheld rows
+are derived once from the verified store, next to it (`split-v1/`), and reused. The evaluation
+process receives its images through its stdin, never as a path (docs/security.md, "The held-out
+digits").
+
+This module runs on the host and, for the wire format (`write_arrays`/`read_arrays`), in the
+evaluation process: it imports only the standard library, NumPy and the grader's data-set store.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import numpy as np
+
+from grader.dataset_store import _atomic_write
+from grader.errors import DatasetError
+
+HELDOUT_ROWS = 10_000  # withheld from the 60,000 training images: as many as the public test set has
+SPLIT_SEED = 20_120_612  # fixed: the same rows are withheld at every grading, so verdicts repeat
+SPLIT_FORMAT = 1  # bump when the split changes: the derived files are rebuilt in a new folder
+TRAIN_SAMPLE = 5_000  # training images the grader chooses, to check the recorded accuracy and loss
+MIN_SUBSET = 1_000  # a prefix the student trained on is sampled only if at least this long
+REMEMBER_GAP = 0.03  # public test accuracy this far above the held-out one: the model remembers images
+MAX_WIRE_BYTES = 256 << 20  # one batch of arrays on the evaluation's stdin, at most
+WIRE_DTYPES = ("uint8", "int64", "float32")
+
+Arrays = dict[str, np.ndarray]
+
+
+def split_rows(labels: np.ndarray, rows: int = HELDOUT_ROWS, seed: int = SPLIT_SEED) -> tuple[np.ndarray, np.ndarray]:
+    """`(withheld, fill)`: the withheld row indices (sorted) and, for each, the kept row of the same
+    label whose duplicate takes its place in the kernel's copy."""
+    rng = np.random.default_rng(seed)
+    withheld = np.sort(rng.choice(len(labels), rows, replace=False))
+    kept = np.ones(len(labels), dtype=bool)
+    kept[withheld] = False
+    fill = np.empty(rows, dtype=np.int64)
+    for label in np.unique(labels[withheld]):
+        slots = np.flatnonzero(labels[withheld] == label)
+        donors = np.flatnonzero(kept & (labels == label))
+        fill[slots] = rng.choice(donors, len(slots), replace=len(slots) > len(donors))
+    return withheld, fill
+
+
+def kernel_arrays(arrays: Mapping[str, np.ndarray], withheld: np.ndarray, fill: np.ndarray) -> Arrays:
+    """The store as the kernel gets it: the withheld training rows replaced by duplicates."""
+    x_train, y_train = arrays["x_train"].copy(), arrays["y_train"].copy()
+    x_train[withheld], y_train[withheld] = arrays["x_train"][fill], arrays["y_train"][fill]
+    return {"x_train": x_train, "y_train": y_train, "x_test": arrays["x_test"], "y_test": arrays["y_test"]}
+
+
+@dataclass(frozen=True)
+class HeldOut:
+    """The two files derived from one verified store."""
+
+    kernel_store: Path  # what the kernel's `load_data()` reads: no withheld row in it
+    heldout_path: Path  # the withheld rows (`x`, `y`): read by the host only
+
+    def evaluation_arrays(self) -> Arrays:
+        """What the evaluation process gets before any model exists: the held-out rows and the
+        public test set."""
+        with np.load(self.heldout_path, allow_pickle=False) as held, np.load(self.kernel_store, allow_pickle=False) as public:
+            return {"x_heldout": held["x"], "y_heldout": held["y"], "x_test": public["x_test"], "y_test": public["y_test"]}
+
+    def training(self) -> tuple[np.ndarray, np.ndarray]:
+        """The training set exactly as the kernel got it."""
+        with np.load(self.kernel_store, allow_pickle=False) as public:
+            return public["x_train"], public["y_train"]
+
+
+def prepare(store: Path, scratch: Path | None = None) -> HeldOut:
+    """The derived files of the verified `store`, built once in `split-v1/` beside it; where that
+    folder cannot be written, built in `scratch` (a folder of this grading) instead."""
+    problem: OSError | None = None
+    for folder in [store.parent, *([scratch] if scratch is not None else [])]:
+        try:
+            return _derived(store, folder / f"split-v{SPLIT_FORMAT}")
+        except OSError as exc:
+            problem = exc
+    raise DatasetError(f"cannot write the held-out split of {store}: {problem}; set GRADER_DATA_DIR to a writable folder")
+
+
+def _derived(store: Path, folder: Path) -> HeldOut:
+    folder.mkdir(mode=0o755, exist_ok=True)
+    held = HeldOut(folder / store.name, folder / f"{store.stem}.heldout.npz")
+    sidecar = folder / f"{store.name}.source"
+    if _current(sidecar, store, held):
+        return held
+    with open(folder / ".lock", "a") as lock:  # batch workers: one builds, the others wait and reuse
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not _current(sidecar, store, held):
+            with np.load(store, allow_pickle=False) as data:
+                arrays = {k: data[k] for k in ("x_train", "y_train", "x_test", "y_test")}
+            withheld, fill = split_rows(arrays["y_train"], HELDOUT_ROWS)
+            _atomic_savez(held.kernel_store, kernel_arrays(arrays, withheld, fill))
+            _atomic_savez(held.heldout_path, {"x": arrays["x_train"][withheld], "y": arrays["y_train"][withheld], "rows": withheld})
+            stamp = json.dumps(_stamp(store, held)).encode()
+            _atomic_write(sidecar, lambda f: f.write(stamp))
+    return held
+
+
+def _stamp(store: Path, held: HeldOut) -> dict[str, Any]:
+    """What the derived files were built from, and what they were: a change in any rebuilds them."""
+    files = {"source": store, "kernel": held.kernel_store, "heldout": held.heldout_path}
+    return {"format": SPLIT_FORMAT, "rows": HELDOUT_ROWS, "seed": SPLIT_SEED, **{k: [p.stat().st_size, p.stat().st_mtime_ns] for k, p in files.items()}}
+
+
+def _current(sidecar: Path, store: Path, held: HeldOut) -> bool:
+    try:
+        return bool(json.loads(sidecar.read_text()) == _stamp(store, held))
+    except (OSError, ValueError):
+        return False
+
+
+def _atomic_savez(dest: Path, arrays: Mapping[str, np.ndarray]) -> None:
+    _atomic_write(dest, lambda f: np.savez(f, **arrays))
+
+
+# -- the training sample the grader chooses --------------------------------------------------------
+
+
+def sample_rows(transform: Mapping[str, Any], n_train: int, rng: np.random.Generator) -> np.ndarray:
+    """Which training rows (sorted) to measure the model on: `TRAIN_SAMPLE` of them at random, from
+    the prefix `fit` got when the record says it got the first n raw rows and n is at least
+    `MIN_SUBSET` (a subset is judged on itself), else from the whole training set. The record
+    names no row: a short prefix it claims is not believed."""
+    rows = transform.get("rows") if transform.get("exact") is True else None
+    pool = rows if type(rows) is int and MIN_SUBSET <= rows <= n_train else n_train
+    return np.sort(rng.choice(pool, min(TRAIN_SAMPLE, pool), replace=False))
+
+
+# -- the wire: arrays on the evaluation's stdin, never a path --------------------------------------
+
+
+def write_arrays(stream: BinaryIO, arrays: Mapping[str, np.ndarray]) -> None:
+    """One JSON line naming each array's dtype and shape, then their bytes in that order."""
+    header = [[name, str(a.dtype), list(a.shape)] for name, a in arrays.items()]
+    stream.write(json.dumps({"arrays": header}).encode() + b"\n")
+    for a in arrays.values():
+        stream.write(np.ascontiguousarray(a).tobytes())
+    stream.flush()
+
+
+def read_arrays(stream: BinaryIO) -> Arrays:
+    """What `write_arrays` wrote; a short or malformed stream raises ValueError."""
+    header = json.loads(stream.readline(1 << 16) or b"null")
+    if not isinstance(header, dict) or not isinstance(header.get("arrays"), list):
+        raise ValueError("no arrays on the wire")
+    arrays, total = {}, 0
+    for name, dtype, shape in header["arrays"]:
+        if dtype not in WIRE_DTYPES or not all(type(d) is int and d >= 0 for d in shape):
+            raise ValueError(f"unexpected array {name}: {dtype} {shape}")
+        size = int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize
+        total += size
+        if total > MAX_WIRE_BYTES:
+            raise ValueError("too many bytes on the wire")
+        data = _read_exactly(stream, size)
+        arrays[str(name)] = np.frombuffer(data, dtype=dtype).reshape(shape)
+    return arrays
+
+
+def _read_exactly(stream: BinaryIO, size: int) -> bytes:
+    chunks, left = [], size
+    while left:
+        chunk = stream.read(left)
+        if not chunk:
+            raise ValueError("the arrays on the wire were cut short")
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+def close_stdin() -> None:
+    """Point fd 0 at /dev/null: nothing more can be read from the host's pipe, by us or a graph."""
+    with contextlib.suppress(OSError):
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)
+        os.close(null)
