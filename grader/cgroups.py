@@ -1,5 +1,10 @@
 """The control groups of one sandboxed run: a v2 group where the machine has one (membership,
-`cgroup.kill`, its memory and pids controllers), plus v1 groups for the controllers v2 lacks here."""
+`cgroup.kill`, CPU time, its memory and pids controllers), plus v1 groups for what v2 lacks here.
+
+A memory limit counts as binding only where swap cannot carry the run past it: the swap limit was
+written (v2 `memory.swap.max`, v1 `memory.memsw.limit_in_bytes`) or the machine has no swap.
+Either way every process also has RLIMIT_DATA (`grader.sandbox_limits`), and the sandboxed code
+runs as a uid that cannot write these files, so it can neither leave its groups nor raise them."""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ from grader.processes import is_alive, sigkill
 
 STALE_S = 3600  # an empty group of a grader this old was left behind by a grader that was killed
 WANTED = frozenset({"memory", "pids"})
+ACCOUNTING = "cpuacct"  # the v1 controller that counts CPU time (v2 counts it in every group)
 
 
 class CgroupMount(NamedTuple):
@@ -84,6 +90,17 @@ def _controllers(group: Path) -> set[str]:
     return set((group / "cgroup.controllers").read_text().split())
 
 
+def machine_has_swap() -> bool:
+    """Whether this machine can swap (unknown counts as yes: a memory limit is not assumed to bind)."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("SwapTotal:"):
+                return int(line.split()[1]) > 0
+    except (OSError, ValueError, IndexError):
+        pass
+    return True
+
+
 class Cgroup:
     """The control groups of one run: a v2 group (membership, `cgroup.kill`, and its controllers),
     plus v1 groups for the controllers (memory, pids) that v2 does not offer on this machine."""
@@ -92,12 +109,15 @@ class Cgroup:
         self.dirs: list[Path] = []  # every group the run joins
         self.memory: Controller | None = None
         self.pids: Controller | None = None
+        self.cpu: Controller | None = None  # where the run's CPU time is counted
         self.v2: Path | None = None
+        self.swap_limited = False  # the memory limit covers swap too
         mounts, own = _mounts(), _own_cgroups()
         v2 = next((m for m in mounts if m.fstype == "cgroup2"), None)
         if v2 and "" in own:
             self._make_v2(v2, own[""], name)
-        for controller in sorted(WANTED - self.offered()):
+        missing = sorted({c for c in WANTED if not getattr(self, c)} | ({ACCOUNTING} if not self.cpu else set()))
+        for controller in missing:
             mount = next((m for m in mounts if m.fstype == "cgroup" and controller in m.options), None)
             if mount and controller in own:
                 base = _folder_of(mount, own[controller])
@@ -106,8 +126,10 @@ class Cgroup:
         self._limit(memory_bytes, tasks)
 
     def offered(self) -> set[str]:
-        """The controllers that limit this run: "memory", "pids", both or neither."""
-        return {c for c, g in (("memory", self.memory), ("pids", self.pids)) if g}
+        """The controllers that limit this run: "memory" (where swap cannot carry it past the
+        limit), "pids", both or neither."""
+        binds = self.memory and (self.swap_limited or not machine_has_swap())
+        return {c for c, on in (("memory", binds), ("pids", self.pids)) if on}
 
     def _make_v2(self, mount: CgroupMount, own: str, name: str) -> None:
         """A v2 group next to ours, else next to our parent (enabling the controllers it lacks)."""
@@ -131,6 +153,7 @@ class Cgroup:
                 available = _controllers(group)
             self.v2 = group
             self.dirs.append(group)
+            self.cpu = Controller("v2", group)  # cpu.stat is in every v2 group
             if "memory" in available:
                 self.memory = Controller("v2", group)
             if "pids" in available:
@@ -138,16 +161,14 @@ class Cgroup:
             return
 
     def _make_v1(self, controller: str, group: Path) -> None:
-        _remove_stale(group.parent)
-        try:
-            group.mkdir()
-        except OSError:
-            return
-        self.dirs.append(group)
-        if controller == "memory":
-            self.memory = Controller("v1", group)
-        else:
-            self.pids = Controller("v1", group)
+        if group not in self.dirs:  # controllers mounted together share one group
+            _remove_stale(group.parent)
+            try:
+                group.mkdir()
+            except OSError:
+                return
+            self.dirs.append(group)
+        setattr(self, "cpu" if controller == ACCOUNTING else controller, Controller("v1", group))
 
     def _limit(self, memory_bytes: int, tasks: int) -> None:
         """Write the limits; a controller whose limit cannot be written counts as not offered."""
@@ -168,6 +189,9 @@ class Cgroup:
                     self.memory = None
                 elif path.name == "pids.max":
                     self.pids = None
+            else:
+                if path.name in ("memory.swap.max", "memory.memsw.limit_in_bytes"):
+                    self.swap_limited = True
 
     @property
     def procs_files(self) -> list[str]:
@@ -195,6 +219,15 @@ class Cgroup:
     def tasks_limit_hits(self) -> int:
         """Times a fork or a new thread failed for the pids limit."""
         return self._counter(self.pids, "pids.events", "pids.events", "max")
+
+    def cpu_seconds(self) -> float:
+        """CPU time used by every process of the run so far, dead ones included (0.0: not counted)."""
+        if self.cpu and self.cpu.version == "v2":
+            return self._counter(self.cpu, "cpu.stat", "", "usage_usec") / 1e6
+        try:
+            return int((self.cpu.group / "cpuacct.usage").read_text()) / 1e9 if self.cpu else 0.0
+        except (OSError, ValueError):
+            return 0.0
 
     def members(self) -> list[int]:
         """Live members (a zombie stays listed until its parent reaps it, but runs nothing)."""

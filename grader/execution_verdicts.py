@@ -1,6 +1,6 @@
 """How a run of the notebook went, as an `ExecutionInfo`: a student's exception (with the frames
 of the student's code only), a timeout, a dead kernel, and what the sandbox saw (a kill for memory,
-a process limit, an exit, a file too large)."""
+a process limit, CPU time, an exit, a file too large)."""
 
 from __future__ import annotations
 
@@ -91,6 +91,8 @@ def sandbox_verdict(info: ExecutionInfo, run: Run) -> ExecutionInfo:
     exception = info.exception or ""
     if run.oom_killed() or exception.startswith("MemoryError"):
         return replace(info, status="out_of_memory", message=f"Your code used more than the memory limit of {limits.memory_mb} MB and was stopped.")
+    if run.cgroup and run.cgroup.cpu_seconds() >= 0.9 * limits.cpu_seconds:  # RLIMIT_CPU's; a cgroup samples at ticks
+        return replace(info, status="out_of_cpu_time", message=f"Your code used more than the limit of {limits.cpu_seconds} seconds of CPU time and was stopped.")
     if run.tasks_limit_hit() or any(e in exception for e in TASK_ERRORS):
         return replace(info, status="too_many_processes", message=f"Your code started more processes or threads than the limit of {limits.max_tasks} and was stopped.")
     if exception.startswith("SystemExit"):

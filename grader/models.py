@@ -23,6 +23,7 @@ ExecutionStatus = Literal[
     "kernel_died",  # the kernel process exited (os._exit, sys.exit in a subprocess, crash)
     "out_of_memory",  # the kernel was killed for memory
     "too_many_processes",  # the process limit was hit
+    "out_of_cpu_time",  # a process used its CPU time limit and was killed
     "invalid",  # the file could not be read as a notebook / module
     "not_run",  # execution was skipped (e.g. a certain static verdict)
     "stopped",  # the grader stopped the run early: a rule was already broken

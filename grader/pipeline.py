@@ -66,7 +66,8 @@ def grade(path: Path, assignment: Assignment, options: Options = Options()) -> G
         info = ExecutionInfo(status="not_run", message=certain[0].message)
         return assemble(assignment, path, lang, info, Recording(), Evaluation(), integrity, [f.message for f in certain], started, findings)
     with tempfile.TemporaryDirectory(prefix="grader-", ignore_cleanup_errors=True) as tmp:
-        limits = Limits(memory_mb=options.memory_mb) if options.memory_mb else Limits()
+        timeout_s = options.timeout_s or assignment.timeout_s  # sizes the CPU time limit too
+        limits = Limits(memory_mb=options.memory_mb, timeout_s=timeout_s) if options.memory_mb else Limits(timeout_s=timeout_s)
         sandbox = Sandbox(Path(tmp), mode=options.sandbox, limits=limits)
         held = prepare(mnist, Path(tmp))  # the kernel's copy of the data set, without the held-out rows
         with contextlib.ExitStack() as stack:

@@ -220,8 +220,8 @@ class Sandbox:
         """The launcher's `drop` options: the rlimits, the uid, and `--init` where no PID namespace reaps."""
         limits = self.limits
         options = ["--rlimit", f"fsize={limits.file_mb * MiB}", "--rlimit", "core=0", "--rlimit", f"nofile={limits.open_files}", "--rlimit", f"nproc={self._nproc(run)}"]
-        if not (run.cgroup and "memory" in run.cgroup.offered()):
-            options += ["--rlimit", f"data={limits.data_bytes}"]
+        # per process, whatever the cgroups do: memory (a backstop; the cgroup binds first) and CPU time
+        options += ["--rlimit", f"data={limits.data_bytes}", "--rlimit", f"cpu={limits.cpu_seconds}"]
         if run.uid is not None:
             options += ["--uid", str(run.uid)]
         if self.mode in ("unshare", "rlimits"):

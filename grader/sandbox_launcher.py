@@ -23,7 +23,7 @@ from grader.processes import session_and_descendants, sigkill, visible_pids
 
 MODULE = "grader.sandbox_launcher"
 PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS, PR_CAPBSET_DROP, PR_SET_CHILD_SUBREAPER = 1, 38, 24, 36
-RLIMITS = ("fsize", "core", "nproc", "data", "nofile")
+RLIMITS = ("fsize", "core", "nproc", "data", "nofile", "cpu")
 
 
 def launcher_command(stage: str, *args: str) -> list[str]:
