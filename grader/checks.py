@@ -78,13 +78,28 @@ def dense_count(recording: Recording) -> int:
 def layer_counts(recording: Recording, evaluation: Evaluation) -> tuple[int, int]:
     """Convolutions and poolings: the larger of the Keras layer census and the graph's op count.
 
-    A custom layer that calls `tf.nn.conv2d` shows in the graph; a separable convolution is one
-    layer but two graph ops, so each is counted once.
+    A custom layer that calls `tf.nn.conv2d` shows in the graph, which `grader.graph_audit` counts
+    (a separable convolution's two ops once); the census comes from the kernel and can only add.
     """
     conv_layers = sum(1 for layer in recording.layers if layer.kind == "conv")
     pool_layers = sum(1 for layer in recording.layers if layer.kind == "pool")
-    separable = sum(1 for layer in recording.layers if "Separable" in layer.class_name)
-    return max(conv_layers, evaluation.conv_ops - separable), max(pool_layers, evaluation.pool_ops)
+    return max(conv_layers, evaluation.conv_ops), max(pool_layers, evaluation.pool_ops)
+
+
+def unclassified_text(m: Measured) -> str | None:
+    """What in the graph the layer count could not classify (an op the audit refused included), in
+    words, or None: a layer-limited assignment fails on it."""
+    found = [*(f"{op}:unknown" for op in m.evaluation.disallowed_ops), *m.evaluation.unclassified_ops]
+    if not found:
+        return None
+    parts = []
+    for item in dict.fromkeys(found):
+        op, _, why = item.rpartition(":")
+        parts.append(m.t(f"layer_limit.graph.why_{why}", op=op) if why in GRAPH_REASONS and op else m.t("layer_limit.graph.why_unknown", op=item))
+    return m.t("layer_limit.graph.unclassified", ops="; ".join(parts))
+
+
+GRAPH_REASONS = ("unknown", "loop", "axes", "shape", "recursion", "missing")  # grader.graph_audit.REASONS
 
 
 def metrics_of(recording: Recording, evaluation: Evaluation) -> Metrics:
@@ -213,6 +228,9 @@ def check_loss_threshold(m: Measured) -> Outcome:
 
 def check_layer_limit(m: Measured) -> Outcome:
     limits = m.assignment.limits
+    unclassified = unclassified_text(m)
+    if unclassified:
+        return False, unclassified, "—", m.t("layer_limit.graph.hint")
     if not m.recording.layers and m.evaluation.error:
         return False, m.t("layer_limit.unknown"), "—", m.t("no_model_hint")
     conv, pool = layer_counts(m.recording, m.evaluation)
@@ -247,6 +265,9 @@ def check_model_structure(m: Measured) -> Outcome:
         return False, m.t("no_training"), "—", m.t("no_training_hint")
     if not rec.layers and rec.model_class is None:
         return False, m.t("model_structure.unknown"), "—", m.t("no_model_hint")
+    unclassified = unclassified_text(m)
+    if unclassified:
+        return False, unclassified, "—", m.t("layer_limit.graph.hint")
     conv, pool = layer_counts(rec, m.evaluation)
     counts = {"conv": conv, "pool": pool, "dense": dense_count(rec)}
     measured = m.t("model_structure.measured", model_class=rec.model_class or "—", **counts)
@@ -275,6 +296,8 @@ def check_test_accuracy(m: Measured) -> Outcome:
     accuracy is shown, and far above the held-out one it means images were remembered, not learnt."""
     minimum = m.assignment.min_test_accuracy or 0.0
     accuracy, public, images = m.evaluation.heldout_accuracy, m.evaluation.test_accuracy, m.evaluation.heldout_images
+    if m.evaluation.disallowed_ops:
+        return False, m.t("test_accuracy.graph.disallowed", ops=", ".join(m.evaluation.disallowed_ops)), "—", m.t("test_accuracy.graph.hint")
     if accuracy is None:
         reason = m.evaluation.error or m.recording.export_error or "—"
         return False, m.t("test_accuracy.unknown", reason=reason), "—", m.t("no_model_hint")

@@ -11,7 +11,6 @@ the record). Every image reaches it through its stdin, never as a path the graph
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import json
 import os
@@ -27,12 +26,11 @@ from pathlib import Path
 from typing import Any
 
 from grader.heldout import HeldOut, close_stdin, read_arrays, sample_rows, write_arrays
+from grader import graph_audit
 from grader.models import Evaluation
 from grader.sandbox import Run, Sandbox
 from grader.sandbox_output import OutputSink
 
-CONV_OPS = {"Conv2D", "Conv3D", "DepthwiseConv2dNative", "Conv2DBackpropInput", "Conv3DBackpropInputV2", "Conv"}
-POOL_OPS = {"MaxPool", "MaxPoolV2", "AvgPool", "MaxPool3D", "AvgPool3D", "FractionalMaxPool", "FractionalAvgPool"}
 BATCH = 1000
 FEED_TIMEOUT_S = 120  # the evaluation takes its images while the kernel runs; it has this long more
 
@@ -135,6 +133,8 @@ class Evaluator:
                 test_images=int(data.get("test_images", 0)),
                 conv_ops=int(data.get("conv_ops", 0)),
                 pool_ops=int(data.get("pool_ops", 0)),
+                disallowed_ops=_op_names(data.get("disallowed_ops")),
+                unclassified_ops=_op_names(data.get("unclassified_ops")),
                 duration_s=float(data.get("duration_s", 0.0)),
                 error=str(data["error"])[:1000] if data.get("error") is not None else None,
                 train_accuracy=_fraction(data.get("train_accuracy")),
@@ -227,6 +227,15 @@ def _loss(value: Any) -> float | None:
     return number
 
 
+def _op_names(value: Any) -> tuple[str, ...]:
+    """Op names from the answer: a list of short strings (`grader.graph_audit.MAX_REPORTED` at most)."""
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError("op names are not a list of strings")
+    return tuple(v[:100] for v in value[: graph_audit.MAX_REPORTED])
+
+
 def unsafe_tree(root: Path) -> str | None:
     """Why the folder the sandbox wrote must not be read by the host, or None: a symbolic link or a
     special file could make the host (or the evaluation's mounts) read something else, and a hard
@@ -248,25 +257,6 @@ def unsafe_tree(root: Path) -> str | None:
     return None
 
 
-def count_ops(graph_def: Any) -> collections.Counter[str]:
-    """Op types of one call of the graph, following calls into library functions."""
-    library = {f.signature.name: f for f in graph_def.library.function}
-    counts: collections.Counter[str] = collections.Counter()
-
-    def visit(nodes: Any, depth: int) -> None:
-        for node in nodes:
-            counts[node.op] += 1
-            called = [node.attr[k].func.name for k in ("f", "then_branch", "body") if k in node.attr and node.attr[k].func.name]
-            if node.op in library:
-                called.append(node.op)
-            for name in called:
-                if name in library and depth < 50:
-                    visit(library[name].node_def, depth + 1)
-
-    visit(graph_def.node, 0)
-    return counts
-
-
 def prepare_inputs(images: Any, transform: dict[str, Any], spec_shape: list[int | None], dtype: Any) -> Any:
     """Raw uint8 test images, scaled and shaped as the student's training images were."""
     import numpy as np
@@ -285,11 +275,15 @@ def _measure(request: dict[str, Any], arrays: dict[str, Any]) -> dict[str, Any]:
     import tensorflow as tf
 
     started = time.perf_counter()
+    saved_model = graph_audit.read_saved_model(request["model_dir"])
+    refused = graph_audit.audit(saved_model)
+    if refused:  # nothing of the graph runs, not even its loading
+        return {"disallowed_ops": list(refused), "error": f"disallowed operations in the model's graph: {', '.join(refused)}"}
+    layers = graph_audit.count_serving(saved_model)
     loaded = tf.saved_model.load(request["model_dir"])
     serve = loaded.signatures["serving_default"]
     _, kwargs = serve.structured_input_signature
     (input_name, input_spec), = kwargs.items()
-    counts = count_ops(serve.graph.as_graph_def())
     shape, dtype = list(input_spec.shape), input_spec.dtype.as_numpy_dtype
 
     def outputs(images: Any) -> Any:
@@ -309,8 +303,9 @@ def _measure(request: dict[str, Any], arrays: dict[str, Any]) -> dict[str, Any]:
         "train_accuracy": accuracy(train, arrays["y_train"]),
         "train_loss": cross_entropy(train, arrays["y_train"]),
         "train_images": len(arrays["x_train"]),
-        "conv_ops": sum(counts[o] for o in CONV_OPS),
-        "pool_ops": sum(counts[o] for o in POOL_OPS),
+        "conv_ops": layers.conv,
+        "pool_ops": layers.pool,
+        "unclassified_ops": list(layers.unclassified),
         "duration_s": round(time.perf_counter() - started, 3),
     }
 

@@ -104,6 +104,8 @@ class Evaluation:
     test_images: int = 0
     conv_ops: int = 0  # convolution ops in one forward pass of the exported graph
     pool_ops: int = 0  # pooling ops likewise
+    disallowed_ops: tuple[str, ...] = ()  # op types the graph audit refused (`grader.graph_audit`): the model was not run
+    unclassified_ops: tuple[str, ...] = ()  # "Op:reason" the layer count could not classify
     duration_s: float = 0.0
     error: str | None = None
     train_accuracy: float | None = None  # on training images the grader chose: a check of the recorded accuracy

@@ -163,7 +163,8 @@ def test_timeout_names_the_limit(callback_assignment):
         ([layer("conv2d", "conv"), layer("max_pooling2d", "pool")], 1, 1, (1, 1)),
         ([layer("conv2d", "conv"), layer("conv2d_1", "conv"), layer("max_pooling2d", "pool")], 2, 1, (2, 1)),
         ([layer("custom"), layer("conv2d", "conv"), layer("pool", "pool")], 2, 1, (2, 1)),  # tf.nn.conv2d in a custom layer
-        ([layer("sep", "conv", "SeparableConv2D"), layer("pool", "pool")], 2, 1, (1, 1)),
+        ([layer("sep", "conv", "SeparableConv2D"), layer("pool", "pool")], 1, 1, (1, 1)),  # the graph count pairs its two ops
+        ([layer("sep", "other", "SeparableConv2D"), layer("pool", "pool")], 3, 1, (3, 1)),  # a record's class names subtract nothing
         ([layer("gap", "pool", "GlobalAveragePooling2D")], 0, 0, (0, 1)),
     ],
 )
