@@ -146,7 +146,33 @@ def check_epoch_limit(m: Measured) -> Outcome:
     if m.execution.status == "stopped" and m.recording.stopped_by == "epoch_limit":
         # the grader stopped the run as epoch limit + 1 was about to start: it never ran, but it was asked for
         return False, m.t("epoch_limit.fail_stopped", run=total, calls=len(fits), next=total + 1, limit=limit), measured, m.t("epoch_limit.hint_total", limit=limit)
+    outside = training_outside(m)
+    if outside:
+        seen = sum(e.steps or 0 for e in m.recording.all_epochs)
+        measured += m.t("epoch_limit.outside.measured", found=m.recording.optimizer_steps if m.recording.optimizer_steps is not None else "—", seen=seen)
+        return False, outside, measured, m.t("epoch_limit.outside.hint")
     return True, m.t("epoch_limit.pass", run=total, limit=limit), measured, ""
+
+
+def training_outside(m: Measured) -> str | None:
+    """Training that the recorded epochs do not account for (`grader.kernel.provenance`), in words,
+    or None: an epoch with more optimizer steps than batches, more optimizer steps in all than the
+    recorded epochs saw, or weights that no recorded epoch left."""
+    rec = m.recording
+    for fit_index, fit in enumerate(rec.fits, 1):
+        for epoch_index, epoch in enumerate(fit.epochs, 1):
+            if epoch.steps is not None and fit.steps_per_epoch is not None and epoch.steps > fit.steps_per_epoch:
+                return m.t("epoch_limit.outside.fail_epoch", fit=fit_index, epoch=epoch_index, steps=epoch.steps, batches=fit.steps_per_epoch)
+    epochs = rec.all_epochs
+    seen = sum(e.steps or 0 for e in epochs)
+    if rec.optimizer_steps is not None and rec.optimizer_steps > seen:
+        key = "fail_steps_batches" if rec.train_on_batch else "fail_steps"
+        return m.t(f"epoch_limit.outside.{key}", found=rec.optimizer_steps, seen=seen, epochs=len(epochs), calls=rec.train_on_batch)
+    for change in rec.weight_changes:
+        if change.where == "epoch":
+            return m.t("epoch_limit.outside.fail_weights_epoch", fit=change.fit, epoch=change.epoch, variables=change.variables)
+        return m.t("epoch_limit.outside.fail_weights_export", variables=change.variables)
+    return None
 
 
 def check_stop_message(m: Measured) -> Outcome:

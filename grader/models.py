@@ -43,6 +43,7 @@ class EpochRecord:
     printed: str  # text the submission printed during this epoch (progress bars excluded), truncated
     duration_s: float
     terminal: str = ""  # everything written during the epoch as a terminal shows it (\r, ANSI resolved)
+    steps: int | None = None  # optimizer steps the grader saw during this epoch's batches (None: not measured)
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,7 @@ class FitRecord:
     accuracy_metric: str | None  # the log key of the built-in accuracy metric (e.g. 'acc')
     epochs: tuple[EpochRecord, ...] = ()
     completed: bool = False  # `fit` returned (False: raised or the kernel stopped inside it)
+    steps_per_epoch: int | None = None  # batches per epoch, as Keras planned them (None: unknown)
 
     @property
     def epochs_run(self) -> int:
@@ -78,6 +80,16 @@ class LayerInfo:
 
 
 @dataclass(frozen=True)
+class WeightChange:
+    """Where the weights of the trained model were not what recorded training left them."""
+
+    where: Literal["epoch", "export"]  # at the start of a recorded epoch, or when the model was exported
+    fit: int = 0  # 1-based `fit` call of that epoch ("epoch" only)
+    epoch: int = 0  # 1-based epoch within that call ("epoch" only)
+    variables: int = 0  # how many weight tensors of the model differ
+
+
+@dataclass(frozen=True)
 class Recording:
     """Everything the grader's instrumentation recorded in the kernel."""
 
@@ -90,6 +102,9 @@ class Recording:
     device: str = "CPU"
     seed: int | None = None
     stopped_by: str | None = None  # the check whose rule was broken when the grader stopped the run
+    optimizer_steps: int | None = None  # steps of every Keras optimizer of the session, at export
+    train_on_batch: int = 0  # calls of `train_on_batch`
+    weight_changes: tuple[WeightChange, ...] = ()  # weights changed outside the recorded epochs
 
     @property
     def all_epochs(self) -> tuple[EpochRecord, ...]:

@@ -11,7 +11,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from grader.models import EpochRecord, FitRecord, LayerInfo, Recording
+from grader.models import EpochRecord, FitRecord, LayerInfo, Recording, WeightChange
 
 MAX_RECORD_BYTES = 20 * 1024 * 1024
 MAX_FITS, MAX_EPOCHS, MAX_LAYERS = 1000, 100_000, 5000
@@ -49,6 +49,9 @@ def parse_recording(data: Any) -> Recording:
         device=str(root.get("device", "CPU"))[:50],
         seed=_opt_int(root.get("seed")),
         stopped_by=_opt_str(root.get("stopped_by")),
+        optimizer_steps=_opt_int(root.get("optimizer_steps")),
+        train_on_batch=_opt_int(root.get("train_on_batch")) or 0,
+        weight_changes=tuple(_weight_change(w) for w in _list(root.get("weight_changes", []), "weight_changes", MAX_FITS)),
     )
 
 
@@ -60,6 +63,7 @@ def _fit(raw: Any) -> FitRecord:
         accuracy_metric=_opt_str(fit.get("accuracy_metric")),
         epochs=tuple(_epoch(e) for e in fit.get("epochs", [])),
         completed=fit.get("completed") is True,
+        steps_per_epoch=_opt_int(fit.get("steps_per_epoch")),
     )
 
 
@@ -72,9 +76,20 @@ def _epoch(raw: Any) -> EpochRecord:
         accuracy=_opt_float(epoch.get("accuracy")),
         loss=_opt_float(epoch.get("loss")),
         stop_training=epoch.get("stop_training") is True,
+        steps=_opt_int(epoch.get("steps")),
         printed=str(epoch.get("printed", ""))[:20_000],
         duration_s=_opt_float(epoch.get("duration_s")) or 0.0,
         terminal=str(epoch.get("terminal", ""))[:50_000],
+    )
+
+
+def _weight_change(raw: Any) -> WeightChange:
+    change = _dict(raw, "weight change")
+    return WeightChange(
+        where="epoch" if change.get("where") == "epoch" else "export",
+        fit=_opt_int(change.get("fit")) or 0,
+        epoch=_opt_int(change.get("epoch")) or 0,
+        variables=_opt_int(change.get("variables")) or 0,
     )
 
 

@@ -1,7 +1,7 @@
 """Attacks on what the grader counts and measures of the model itself (tests/hostile/), graded for
-real: layers the count used to miss (mnist-conv: one convolution, one pooling) and a graph that
-reads a file. Each trains a small model on a few hundred images, but a grading starts a kernel and
-an evaluation: tens of seconds each."""
+real: layers the count used to miss (mnist-conv: one convolution, one pooling), a graph that reads
+a file, and training the record never saw (mnist-callback: 10 epochs). Each trains a small model on
+a few hundred images, but a grading starts a kernel and an evaluation: tens of seconds each."""
 
 from __future__ import annotations
 
@@ -64,4 +64,25 @@ def test_a_graph_that_reads_the_data_set_file_is_not_run(tmp_path):
     check = g.result.check("test_accuracy")
     assert not check.passed and "does not allow" in check.message and "ReadFile" in check.message
     assert "ReadFile" in g.seen
+    assert_contained(g, TIMEOUT)
+
+
+# -- training the record never saw ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("fit_wrapped_original.py", "the model was also trained outside fit"),
+        ("train_on_batch_extra.py", "train_on_batch was called 176 times"),
+        ("gradient_tape_loop.py", "the model was also trained outside fit"),
+        ("second_model_weights.py", "When epoch 1 of fit call 1 began"),
+    ],
+)
+def test_training_outside_the_record_fails_epoch_limit(tmp_path, name, expected):
+    g = attack(tmp_path, name, "mnist-callback")
+    assert g.status == "ok", g.result.execution
+    check = g.result.check("epoch_limit")
+    assert not check.passed and expected in check.message, check.message
+    assert g.result.metrics.epochs_run <= 5  # what the record saw is within the limit: only the new signals catch it
     assert_contained(g, TIMEOUT)

@@ -20,6 +20,7 @@ import time
 from typing import Any, Callable
 
 from grader.kernel.inputs import infer_input_transform
+from grader.kernel.provenance import Patch, Provenance, optimizer_steps
 from grader.terminal import Screen
 
 MAX_PRINTED_CHARS = 4000
@@ -51,7 +52,22 @@ class Recorder:
         self.epoch: _Epoch | None = None
         self.capturing = False
         self.local = threading.local()
-        self.extra: dict[str, Any] = {}
+        self.extra: dict[str, Any] = {"train_on_batch": 0, "weight_changes": []}
+        self.provenance = Provenance()
+        self.window_steps: int | None = None  # the fitted model's optimizer steps where this epoch's batches began
+
+    # -- hooks --------------------------------------------------------------------------------
+    def install(self, patch: Patch = setattr) -> None:
+        """Wrap `fit` and `train_on_batch` where Keras defines them (so that `super().fit` and
+        the trainer class's own attribute lead to the wrappers too) and follow optimizers and
+        variables. The wrappers keep the originals in their closures, which student code can
+        reach: what makes training outside the record visible is `provenance`, not hiding."""
+        import keras
+
+        for name, wrap in (("fit", self.wrap_fit), ("train_on_batch", self.wrap_train_on_batch)):
+            owner = next(c for c in keras.Model.__mro__ if name in vars(c))
+            patch(owner, name, wrap(vars(owner)[name]))
+        self.provenance.install(patch)
 
     # -- output -------------------------------------------------------------------------------
     def on_write(self, text: str) -> None:
@@ -149,9 +165,18 @@ class Recorder:
             recorder.save()
             return result
 
-        fit.__wrapped__ = original  # type: ignore[attr-defined]
-        fit.__doc__ = original.__doc__
+        fit.__doc__ = original.__doc__  # no __wrapped__: nothing points at the original on purpose
         return fit
+
+    def wrap_train_on_batch(self, original: Callable[..., Any]) -> Callable[..., Any]:
+        extra = self.extra
+
+        def train_on_batch(model: Any, *args: Any, **kwargs: Any) -> Any:
+            extra["train_on_batch"] += 1
+            return original(model, *args, **kwargs)
+
+        train_on_batch.__doc__ = original.__doc__
+        return train_on_batch
 
     def callbacks(self, fit_record: dict[str, Any]) -> tuple[Any, Any]:
         import keras
@@ -159,19 +184,44 @@ class Recorder:
         recorder = self
 
         class GraderFirst(keras.callbacks.Callback):
+            def on_train_begin(self, logs: Any = None) -> None:
+                steps = (self.params or {}).get("steps")
+                fit_record["steps_per_epoch"] = steps if isinstance(steps, int) else None
+
             def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
                 recorder.begin_epoch(int(epoch))
 
             def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+                recorder.close_window(self.model)  # before any student callback can train more
                 if fit_record["accuracy_metric"] is None:
                     fit_record["accuracy_metric"] = accuracy_key(self.model, logs or {})
                 recorder.metrics_seen(logs, fit_record["accuracy_metric"])
 
         class GraderLast(keras.callbacks.Callback):
+            def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
+                recorder.open_window(self.model, fit_record)  # after every student callback
+
             def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
                 recorder.end_epoch(bool(getattr(self.model, "stop_training", False)))
 
         return GraderFirst(), GraderLast()
+
+    # -- the epoch's batches: the only window where training is recorded -----------------------
+    def open_window(self, model: Any, fit_record: dict[str, Any]) -> None:
+        """Where an epoch's batches begin: the weights must be what recorded training left."""
+        changed = self.provenance.unexplained(model)
+        if changed:
+            fit = next((i for i, f in enumerate(self.fits, 1) if f is fit_record), len(self.fits))
+            self.extra["weight_changes"].append({"where": "epoch", "fit": fit, "epoch": len(fit_record["epochs"]) + 1, "variables": changed})
+        self.window_steps = optimizer_steps(getattr(model, "optimizer", None))
+
+    def close_window(self, model: Any) -> None:
+        """Where an epoch's batches end: count its optimizer steps, remember the weights it left."""
+        steps = optimizer_steps(getattr(model, "optimizer", None))
+        if self.epoch is not None and steps is not None and self.window_steps is not None:
+            self.epoch.record["steps"] = steps - self.window_steps
+        self.window_steps = None
+        self.provenance.epoch_ended(model)
 
     # -- early stop ---------------------------------------------------------------------------
     def stop_if_broken(self, model: Any, fit_record: dict[str, Any]) -> None:
@@ -207,6 +257,10 @@ class Recorder:
                 self.extra["layers"], self.extra["model_class"] = describe_layers(self.model), type(self.model).__name__
             except Exception as exc:  # noqa: BLE001 - a broken model is data
                 self.extra["layers_error"] = f"{type(exc).__name__}: {exc}"[:500]
+            changed = self.provenance.unexplained(self.model)
+            if changed:
+                self.extra["weight_changes"].append({"where": "export", "variables": changed})
+            self.extra["optimizer_steps"] = self.provenance.total_steps()
             try:
                 self.model.export(self.model_dir, format="tf_saved_model", verbose=False)
             except Exception as exc:  # noqa: BLE001
