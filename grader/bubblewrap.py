@@ -1,89 +1,35 @@
-"""The bubblewrap command line of a sandboxed run: an empty root with the system read-only, the
-Python runtime and the grader package, what the run may read or write, and private tmpfs folders."""
+"""The bubblewrap command line of a sandboxed run: its namespaces, and the mount plan of
+`grader.sandbox_mounts` in bubblewrap's words."""
 
 from __future__ import annotations
 
-import functools
-import glob
-import json
-import os
-import subprocess
-import sys
-from collections.abc import Sequence
 from pathlib import Path
 
-from grader.sandbox_limits import MiB
 from grader.sandbox_modes import bwrap_path
-
-SYSTEM_MOUNTS = tuple(Path(p) for p in ("/usr", "/etc", "/proc", "/dev"))
-SYSTEM_TREES = tuple(Path(p) for p in ("/usr", "/etc", "/bin", "/lib", "/lib64", "/sbin"))
+from grader.sandbox_root import Mount
 
 
-def bwrap_command(cwd: Path, *, readable: Sequence[Path], writable: Sequence[Path], private_cwd: bool, disk_bytes: int, user_namespace: bool) -> list[str]:
-    """bubblewrap's arguments up to the command: the code starts in `cwd`, a private tmpfs of
-    `disk_bytes` unless `private_cwd` is false; `user_namespace` where the grader is not root."""
+def bwrap_command(cwd: Path, plan: list[Mount], *, user_namespace: bool) -> list[str]:
+    """bubblewrap's arguments up to the command: the code sees `plan` and starts in `cwd`;
+    `user_namespace` where the grader is not root."""
     args = [bwrap_path() or "bwrap"]
     if user_namespace:
         args += ["--unshare-user"]
     args += ["--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try", "--hostname", "sandbox"]
-    args += ["--die-with-parent", "--new-session", "--ro-bind", "/usr", "/usr"]
-    for top in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
-        path = Path("/") / top
-        if path.is_symlink():
-            args += ["--symlink", os.readlink(path), str(path)]
-        elif path.is_dir():
-            args += ["--ro-bind", str(path), str(path)]
-    args += ["--ro-bind", "/etc", "/etc", "--proc", "/proc", "--dev", "/dev"]
-    for device in sorted(glob.glob("/dev/nvidia*")):  # a GPU, where the machine has one (not exercised on CPU-only CI)
-        args += ["--dev-bind", device, device]
-    size = str(disk_bytes)
-    args += ["--perms", "1777", "--size", size, "--tmpfs", "/tmp", "--perms", "1777", "--size", str(256 * MiB), "--tmpfs", "/dev/shm"]
-    ro = _outermost([p for p in [*runtime_paths(), *readable] if p.exists()])
-    rw = [p for p in writable if p.exists()]
-    mounts = sorted({*ro, *rw, *([cwd] if private_cwd else [])}, key=lambda p: len(p.parts))
-    for parent in sorted({a for p in mounts for a in p.parents if a not in (Path("/"), Path("/tmp"))}, key=lambda p: len(p.parts)):
-        if parent not in mounts and not _within(parent, SYSTEM_MOUNTS):
-            args += ["--perms", "0755", "--dir", str(parent)]
-    for path in mounts:
-        if path in rw:
-            args += ["--bind", str(path), str(path)]
-        elif path in ro:
-            args += ["--ro-bind", str(path), str(path)]
-        else:
-            args += ["--perms", "0777", "--size", size, "--tmpfs", str(path)]
+    args += ["--die-with-parent", "--new-session"]
+    for m in plan:
+        args += _arguments(m)
     return [*args, "--chdir", str(cwd)]
 
 
-def _within(path: Path, trees: Sequence[Path]) -> bool:
-    """Whether `path` is one of `trees` or inside one."""
-    return any(path == t or t in path.parents for t in trees)
-
-
-def _outermost(paths: list[Path]) -> list[Path]:
-    """Drop paths inside another path of the list (a mount over a mount of the same tree)."""
-    kept: list[Path] = []
-    for p in sorted(dict.fromkeys(paths), key=lambda p: len(p.parts)):
-        if not _within(p, kept):
-            kept.append(p)
-    return kept
-
-
-@functools.cache
-def runtime_paths() -> tuple[Path, ...]:
-    """What a sandboxed Python needs to read: its installation, its virtual environment, its
-    import path (as a fresh, isolated interpreter sees it) and the grader package itself."""
-    probe = subprocess.run([sys.executable, "-I", "-c", "import sys, json; print(json.dumps(sys.path))"], capture_output=True, text=True, check=True, cwd="/")
-    package = Path(__file__).resolve().parent
-    checkout = package.parent if any((package.parent / n).exists() for n in ("pyproject.toml", ".git")) else None
-    paths = [Path(sys.prefix), Path(sys.base_prefix), Path(sys.executable).resolve().parent.parent, package]
-    for entry in json.loads(probe.stdout):
-        # a source checkout on the path (a legacy editable install) is mounted as its package only:
-        # its reference solutions, tests and .git stay invisible
-        if entry and Path(entry).is_absolute() and Path(entry).resolve() != checkout:
-            paths.append(Path(entry))
-    resolved = []
-    for p in paths:
-        p = p.resolve() if p.exists() else p
-        if p.exists() and p != Path("/") and not _within(p, SYSTEM_TREES):
-            resolved.append(p)
-    return tuple(_outermost(resolved))
+def _arguments(m: Mount) -> list[str]:
+    """One step of the plan as bubblewrap arguments."""
+    if m.op in ("ro", "rw", "device"):
+        return [{"ro": "--ro-bind", "rw": "--bind", "device": "--dev-bind"}[m.op], m.src, m.dest]
+    if m.op == "tmpfs":
+        return ["--perms", f"{m.mode:04o}", "--size", str(m.size), "--tmpfs", m.dest]
+    if m.op == "dir":
+        return ["--perms", f"{m.mode:04o}", "--dir", m.dest]
+    if m.op == "symlink":
+        return ["--symlink", m.src, m.dest]
+    return [f"--{m.op}", m.dest]  # proc, dev

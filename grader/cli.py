@@ -85,7 +85,7 @@ def add_grading_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--entry", help="a function to call after the cells ran, if they trained nothing (e.g. train_mnist)")
     parser.add_argument("--seed", type=int, default=0, help="random seed set before the submission runs (default: 0)")
     parser.add_argument("--data-dir", type=Path, help="data set folder (default: $GRADER_DATA_DIR or ~/.cache/grader/datasets)")
-    parser.add_argument("--sandbox", choices=["auto", "bwrap", "unshare", "rlimits", "off"], default="auto", help="isolation of the submission (default: the strongest available; see docs/security.md)")
+    parser.add_argument("--sandbox", choices=["auto", "bwrap", "unshare", "none"], default="auto", help="isolation of the submission (default: bubblewrap, else the grader's own namespaces; refused where neither works; 'none' is unsafe, for trusted code only; see docs/security.md)")
     parser.add_argument("--memory", type=int, metavar="MB", help="memory limit of the submission in MB (default: 4096)")
     parser.add_argument("--full", action="store_true", help="run the whole notebook even when the pre-check already found a rule broken, and never stop early")
 
@@ -114,6 +114,9 @@ def grading_options(args: argparse.Namespace):  # noqa: ANN201 - Options, import
         raise UsageError("--timeout must be a positive number of seconds")
     if args.memory is not None and args.memory < 512:
         raise UsageError("--memory must be at least 512 MB: TensorFlow alone needs more")
+    from grader.sandbox_modes import resolve_mode
+
+    resolve_mode(args.sandbox)  # fail closed before anything runs: no isolation, no grading (exit 2)
     return Options(lang=args.lang, timeout_s=args.timeout, seed=args.seed, entry=args.entry, data_dir=args.data_dir, full=args.full, sandbox=args.sandbox, memory_mb=args.memory)
 
 
@@ -130,8 +133,8 @@ def grade_and_write(args: argparse.Namespace, out: Path | None) -> tuple[GradeRe
     result = grade(args.submission, assignment, options)
     written = write_outputs(result, assignment, out or args.submission.with_name(f"{args.submission.stem}-grader"))
     print(summary(result, written))
-    if result.execution.sandbox and not result.execution.sandbox.startswith("bubblewrap"):
-        print(f"grader: warning: weaker isolation in force: {result.execution.sandbox} (see docs/security.md)", file=sys.stderr)
+    if result.execution.unsafe:
+        print(f"grader: warning: {result.execution.sandbox} (see docs/security.md)", file=sys.stderr)
     return result, written
 
 

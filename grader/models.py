@@ -147,6 +147,11 @@ class ExecutionInfo:
     timeout_s: float | None = None  # the wall-clock limit the run had (the assignment's, or --timeout)
     sandbox: str = ""  # which isolation was in force (grader.sandbox.Sandbox.describe)
 
+    @property
+    def unsafe(self) -> bool:
+        """Whether the code ran with no isolation (`--sandbox none`): every output says so."""
+        return self.sandbox.startswith("UNSAFE")
+
 
 @dataclass(frozen=True)
 class Finding:

@@ -45,7 +45,7 @@ class Options:
     full: bool = False  # run everything: no verdict from the pre-check alone, no early stop
     kernel_prefix: tuple[str, ...] = ()  # a command the kernel runs under, inside the sandbox
     env: dict[str, str] = field(default_factory=dict)
-    sandbox: str = "auto"  # auto | bwrap | unshare | rlimits | off (see grader.sandbox)
+    sandbox: str = "auto"  # auto | bwrap | unshare | none (unsafe; see grader.sandbox)
     memory_mb: int | None = None  # the sandbox's memory limit; None: Limits' default (4096 MB)
 
 

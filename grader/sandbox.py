@@ -7,9 +7,11 @@ What is isolated, and how (docs/security.md has the full model):
   Python runtime, the grader package, the data set file and the run's own folders mounted, the rest
   invisible; /tmp and the working directory are private, size-limited tmpfs. As root the code runs
   as a dedicated unprivileged uid with no capabilities and `no_new_privs`.
-* `unshare`, as root without bubblewrap: network, PID, IPC and UTS namespaces and the unprivileged
-  uid; the file system is visible (read-only to that uid where permissions say so).
-* rlimits only, otherwise: the limits below and nothing else (the result says so).
+* `unshare`, as root without bubblewrap: the same namespaces, file system (one mount plan,
+  `sandbox_mounts`, built by `sandbox_root`) and dedicated uid, made by the grader itself.
+* `none`, only when asked for: the limits below and nothing else, for trusted code (the result,
+  the summary and the report say it was unsafe). Where neither isolating mode works, grading is
+  refused: untrusted code never runs as root or unisolated by default.
 
 Limits in every mode: wall-clock time (the caller's deadline), memory (a cgroup's memory limit, else
 RLIMIT_DATA sized for TensorFlow), tasks (a cgroup's pids limit and RLIMIT_NPROC), size of each file
@@ -33,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.bubblewrap import bwrap_command
+from grader.sandbox_mounts import mount_plan
 from grader.cgroups import Cgroup
 from grader.processes import (
     count_tasks,
@@ -46,10 +49,12 @@ from grader.processes import (
 from grader.sandbox_launcher import launcher_command
 from grader.sandbox_limits import Limits, MiB
 from grader.sandbox_modes import (
+    ISOLATING,
     SandboxError,
     is_root,
     resolve_mode,
     unprivileged_can_run_python,
+    unshare_command,
     unshare_path,
 )
 from grader.sandbox_output import remove_files_of
@@ -58,10 +63,10 @@ __all__ = ["Limits", "Run", "Sandbox", "SandboxError"]
 
 ISOLATION = {
     "bwrap": "bubblewrap: no network, own PID/IPC/UTS namespaces, private file system (system read-only; home, grader files and other submissions invisible)",
-    "unshare": "unshare: no network, own PID/IPC/UTS namespaces; the file system is visible, read-only to the sandbox user where permissions say so",
-    "rlimits": "rlimits only: network and file system NOT isolated",
-    "off": "off: no sandbox",
+    "unshare": "unshare: no network, own PID/IPC/UTS/mount namespaces, private file system built by the grader (system read-only; home, grader files and other submissions invisible)",
+    "none": "UNSAFE, no sandbox (--sandbox none): network, file system and processes NOT isolated; limits only",
 }
+UNSAFE = ISOLATION["none"].split(",")[0]  # how every output names the unsafe mode
 
 
 @dataclass
@@ -92,7 +97,7 @@ class Run:
                 self.cgroup.kill()
                 left += self.cgroup.members()
             if self.pid is not None:
-                tree = session_and_descendants(self.pid) if sb.mode in ("rlimits", "off") else []
+                tree = session_and_descendants(self.pid) if sb.mode == "none" else []
                 sigkill([*([self.pid] if is_running_child(self.pid) else []), *tree])
                 left += [p for p in tree if is_alive(p)]
             if self.uid is not None:
@@ -136,8 +141,8 @@ class Sandbox:
         self.root.mkdir(parents=True, exist_ok=True)
         os.chmod(self.root, 0o711)  # the sandbox uid may pass through, not list
         self.host_dir.mkdir(mode=0o700, exist_ok=True)
-        if self.mode != "off" and is_root():
-            if self.mode == "bwrap" or unprivileged_can_run_python():
+        if is_root():
+            if self.mode in ISOLATING or unprivileged_can_run_python():
                 self.uid = free_uid()
             else:
                 self.warnings.append("the code ran as root: this Python is not usable by an unprivileged user; install bubblewrap")
@@ -170,6 +175,7 @@ class Sandbox:
         folder = self.root / "data"
         folder.mkdir(mode=0o755, exist_ok=True)
         target = folder / source.name
+        os.chmod(folder, 0o755)
         if not target.exists():
             shutil.copyfile(source, target)
             os.chmod(target, 0o444)
@@ -185,33 +191,32 @@ class Sandbox:
             taken = {uid, *(r.uid for r in self.runs)}
             while uid in taken:
                 uid = free_uid()
-        cgroup = None
-        if self.mode != "off":
-            cg = Cgroup(f"grader-{uuid.uuid4().hex[:12]}", self.limits.memory_mb * MiB, self.limits.max_tasks)
-            cgroup = cg if cg.dirs else None
-        if self.mode != "off" and self.uid is None and is_root() and not (cgroup and "pids" in cgroup.offered()):
+        cg = Cgroup(f"grader-{uuid.uuid4().hex[:12]}", self.limits.memory_mb * MiB, self.limits.max_tasks)
+        cgroup = cg if cg.dirs else None
+        if self.uid is None and is_root() and not (cgroup and "pids" in cgroup.offered()):
             if cgroup:
                 cgroup.remove()
             raise SandboxError(
                 "submissions would run as root with no process limit (RLIMIT_NPROC does not bind root, and no pids cgroup is writable): "
-                "install bubblewrap, or a Python that other users can run, or grade trusted code with --sandbox=off"
+                "install bubblewrap, or a Python that other users can run"
             )
         run = Run(self, name, cgroup, uid)
         self.runs.append(run)
         return run
 
     def command(self, run: Run, argv: Sequence[str], *, cwd: Path, readable: Sequence[Path] = (), writable: Sequence[Path] = (), private_cwd: bool = True) -> list[str]:
-        """`argv` wrapped in this sandbox; it starts in `cwd` (a private tmpfs under bubblewrap)."""
-        if self.mode == "off":
-            return list(argv)
-        inner = [*launcher_command("drop", *self._drop_options(run), "--"), *argv]
+        """`argv` wrapped in this sandbox; it starts in `cwd` (a private tmpfs in the isolating modes)."""
+        disk = self.limits.disk_mb * MiB
         if self.mode == "bwrap":
-            bwrap = bwrap_command(cwd, readable=readable, writable=writable, private_cwd=private_cwd, disk_bytes=self.limits.disk_mb * MiB, user_namespace=not is_root())
-            wrapped = [*bwrap, "--", *inner]
+            plan = mount_plan(cwd, readable=readable, writable=writable, private_cwd=private_cwd, disk_bytes=disk)
+            inner = [*launcher_command("drop", *self._drop_options(run), "--"), *argv]
+            wrapped = [*bwrap_command(cwd, plan, user_namespace=not is_root()), "--", *inner]
         elif self.mode == "unshare":
-            wrapped = [unshare_path() or "unshare", "--net", "--pid", "--ipc", "--uts", "--fork", "--kill-child", "--", *inner]
+            staging = self.host_dir / f"root-{uuid.uuid4().hex[:8]}"
+            staging.mkdir(mode=0o700)
+            wrapped = unshare_command(unshare_path() or "unshare", cwd, staging, self._drop_options(run), list(argv), readable=tuple(readable), writable=tuple(writable), private_cwd=private_cwd, disk_bytes=disk)
         else:
-            wrapped = inner
+            wrapped = [*launcher_command("drop", *self._drop_options(run), "--"), *argv]
         if run.cgroup:
             wrapped = [*launcher_command("enter", *[a for f in run.cgroup.procs_files for a in ("--cgroup", f)], "--"), *wrapped]
         return wrapped
@@ -224,8 +229,8 @@ class Sandbox:
         options += ["--rlimit", f"data={limits.data_bytes}", "--rlimit", f"cpu={limits.cpu_seconds}"]
         if run.uid is not None:
             options += ["--uid", str(run.uid)]
-        if self.mode in ("unshare", "rlimits"):
-            options.append("--init")
+        if self.mode == "none":
+            options.append("--init")  # (the `unshare` mode's launcher is given --init by unshare_command)
         return options
 
     def _nproc(self, run: Run) -> int:
@@ -238,8 +243,6 @@ class Sandbox:
     # -- reporting and the end ----------------------------------------------------------------
     def describe(self) -> str:
         """Which isolation was in force, in one line (it goes into the result)."""
-        if self.mode == "off":
-            return ISOLATION["off"]
         text = [ISOLATION[self.mode]]
         text.append(f"uid {self.uid}" if self.uid is not None else ("user namespace" if self.mode == "bwrap" else f"same user as the grader (uid {os.getuid()})"))
         cgroup = next((r.cgroup for r in self.runs if r.cgroup), None)
@@ -254,6 +257,6 @@ class Sandbox:
         """Kill every run, remove their cgroups, and what the uid left in the host's shared folders."""
         for run in self.runs:
             run.close()
-        if self.mode != "bwrap":
+        if self.mode == "none":
             for uid in {r.uid for r in self.runs if r.uid is not None}:
                 remove_files_of(uid, [Path("/tmp"), Path("/var/tmp"), Path("/dev/shm")])

@@ -3,9 +3,11 @@
 
 * `enter` (host side, before any namespace): join the run's cgroups (`--cgroup FILE`), die with the
   grader, exec the command.
-* `drop` (inside the namespaces): rlimits (`--rlimit NAME=VALUE`), a new session, the unprivileged
-  uid (`--uid UID`, with no capabilities), `no_new_privs`, death with the parent; with `--init` it
-  stays as the parent that reaps orphans and, when the command exits, kills every process left.
+* `drop` (inside the namespaces): with `--root PLAN --staging DIR [--chdir DIR]` it first builds the
+  plan's root file system (`grader.sandbox_root`, the `unshare` mode); then rlimits
+  (`--rlimit NAME=VALUE`), a new session, the unprivileged uid (`--uid UID`, with no capabilities),
+  `no_new_privs`, death with the parent; with `--init` it stays as the parent that reaps orphans
+  and, when the command exits, kills every process left.
 
 It runs as a fresh, isolated interpreter, so it imports the standard library only.
 """
@@ -20,6 +22,7 @@ import sys
 import time
 
 from grader.processes import session_and_descendants, sigkill, visible_pids
+from grader.sandbox_root import decode, enter_root
 
 MODULE = "grader.sandbox_launcher"
 PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS, PR_CAPBSET_DROP, PR_SET_CHILD_SUBREAPER = 1, 38, 24, 36
@@ -50,7 +53,7 @@ def _drop(args: list[str], command: list[str]) -> None:
     """Inside the namespaces: limits, a new session, the unprivileged uid, then the command."""
     import resource  # POSIX only: imported here, so that the host side loads anywhere
 
-    uid, init = None, False
+    uid, init, plan, staging, chdir = None, False, None, None, None
     i = 0
     while i < len(args):
         if args[i] == "--rlimit":
@@ -69,8 +72,23 @@ def _drop(args: list[str], command: list[str]) -> None:
             i += 2
         elif args[i] == "--init":
             init, i = True, i + 1
+        elif args[i] in ("--root", "--staging", "--chdir"):
+            value = args[i + 1]
+            if args[i] == "--root":
+                plan = decode(value)
+            elif args[i] == "--staging":
+                staging = value
+            else:
+                chdir = value
+            i += 2
         else:
             raise SystemExit(f"{MODULE}: unknown option {args[i]}")
+    if plan is not None:
+        if staging is None:
+            raise SystemExit(f"{MODULE}: --root needs --staging")
+        enter_root(plan, staging)
+    if chdir is not None:
+        os.chdir(chdir)
     try:
         os.setsid()
     except OSError:
@@ -136,9 +154,9 @@ def main(argv: list[str]) -> None:
     args, command = rest[:split], rest[split + 1 :]
     try:
         (_enter if stage == "enter" else _drop)(args, command)
-    except OSError as exc:
+    except (OSError, ValueError, TypeError) as exc:
         print(f"{MODULE}: {stage}: {exc}", file=sys.stderr)
-        os._exit(125 if exc.errno != errno.EAGAIN else 126)
+        os._exit(126 if getattr(exc, "errno", None) == errno.EAGAIN else 125)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,8 @@ def summary(result: GradeResult, written: list[Path] = ()) -> str:  # type: igno
     lang = result.lang
     verdict = t(lang, "cli.passed" if result.passed else "cli.failed")
     lines = [f"{result.submission} [{result.assignment}]: {verdict}  {result.score:g}/{result.max_score:g}  ({result.duration_s:.0f} s)"]
+    if result.execution.unsafe:
+        lines.append(f"  ! {t(lang, 'cli.unsafe')}")
     for check in result.checks:
         mark = "✓" if check.passed else ("!" if not check.blocking else "✗")
         lines.append(f"  {mark} {check.id:<20} {check.message}")

@@ -21,7 +21,7 @@ from grader.heldout import prepare
 sys.path.insert(0, str(Path(__file__).parent))
 from test_sandbox import AVAILABLE  # noqa: E402 - the sandbox modes this machine offers
 
-MODES = [*AVAILABLE, "off"]
+MODES = [*AVAILABLE, "none"]
 EXPORT = """
 import sys, keras
 model = keras.Sequential([keras.Input((28, 28)), keras.layers.Flatten(), keras.layers.Dense(10)])

@@ -101,6 +101,7 @@ def context(entries: Sequence[Entry], settings: ExportSettings, now: _dt.datetim
         "statuses": sorted(statuses.items(), key=lambda kv: (-kv[1], kv[0])),
         "rows": rows,
         "missing": list(settings.missing),
+        "unsafe": sum(1 for r in results if r.execution.unsafe),
     }
 
 
