@@ -57,7 +57,7 @@ def grade(path: Path, assignment: Assignment, options: Options = Options()) -> G
     try:
         submission = load_submission(path)
     except InvalidSubmission as exc:
-        info = ExecutionInfo(status="invalid", message=str(exc), exception=str(exc))
+        info = ExecutionInfo(status="invalid", message=exc.localised(lang), exception=exc.localised(lang))
         return assemble(assignment, path, lang, info, Recording(), Evaluation(), None, [execution_message(info, assignment, lang)], started)
     findings = tuple(localise(f, lang) for f in precheck([c.source for c in submission.code_cells], assignment))
     integrity = skeleton_integrity(assignment, submission)
@@ -90,7 +90,7 @@ def grade(path: Path, assignment: Assignment, options: Options = Options()) -> G
             stack.callback(evaluator.close)
             info = execute(submission.notebook, spec)  # returns when no process of the submission is left
             errors = [execution_message(info, assignment, lang)] if info.status != "ok" else []
-            recording, record_error = read_record(spec)
+            recording, record_error = read_record(spec, lang)
             errors += [record_error] if record_error else []
             evaluation = Evaluation()
             measuring = time.monotonic()
@@ -116,14 +116,14 @@ def early_stop_limits(assignment: Assignment) -> dict[str, int | None]:
     return limits
 
 
-def read_record(spec: RunSpec) -> tuple[Recording, str | None]:
+def read_record(spec: RunSpec, lang: str = "en") -> tuple[Recording, str | None]:
     """The kernel's record; the sandbox is gone by now, so it cannot change while it is read."""
     try:
         if spec.record_path.is_symlink() or (spec.record_path.exists() and not spec.record_path.is_file()):
-            raise RecordError("the record is not a regular file")
+            raise RecordError(key="record.not_regular")
         return read_recording(spec.record_path), None
     except RecordError as exc:
-        return Recording(), f"The grader's record of your training was damaged ({exc}); nothing recorded could be used."
+        return Recording(), t(lang, "input.record.damaged", reason=exc.localised(lang))
 
 
 def record_mismatch(recording: Recording, evaluation: Evaluation, lang: str, *, loss: bool = False) -> str | None:

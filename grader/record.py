@@ -1,39 +1,55 @@
 """Reading the kernel's record into a typed `Recording`, defensively: the file came from the sandbox.
 
-Anything malformed raises `RecordError`, which grading turns into a failure of the submission
-("the grader's record of training was damaged"), never into a pass.
+Anything malformed (a link or special file, broken or deeply nested JSON, an integer of thousands
+of digits, wrong types) raises `RecordError`, which grading turns into a failure of the submission
+("the grader's record of training was damaged"), never into a pass or a crash. Every string is
+cut to size and made safe to encode.
 """
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any
 
 from grader.models import EpochRecord, FitRecord, LayerInfo, Recording, WeightChange
+from grader.untrusted import HostileInput, load_json, read_regular_file, safe_text
 
 MAX_RECORD_BYTES = 20 * 1024 * 1024
 MAX_FITS, MAX_EPOCHS, MAX_LAYERS = 1000, 100_000, 5000
+MAX_KEYS = 200  # metrics of one epoch, versions
+MAX_DEPTH = 12  # the record nests six levels deep
 
 
-class RecordError(Exception):
-    """The record is missing parts or has the wrong types."""
+class RecordError(HostileInput):
+    """The record is missing parts or has the wrong types; `detail` says what (in English), or
+    `key` names a message of the catalogue (under `input.`)."""
+
+    def __init__(self, detail: object = "", key: str = "record.structure") -> None:
+        super().__init__(key, detail=detail)
 
 
 def read_recording(path: Path) -> Recording:
-    if not path.is_file():
-        return Recording()
-    if path.stat().st_size > MAX_RECORD_BYTES:
-        raise RecordError("the record is too large")
+    """The record at `path` (none there: an empty recording); raises RecordError."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise RecordError(f"the record is not valid JSON: {exc}") from exc
-    return parse_recording(data)
+        data = read_regular_file(path, MAX_RECORD_BYTES)
+    except HostileInput as exc:
+        if exc.key == "file.missing":
+            return Recording()
+        key = {"file.symlink": "record.not_regular", "file.not_regular": "record.not_regular", "file.too_large": "record.too_large"}.get(exc.key)
+        raise RecordError(key=key) if key else RecordError(exc) from exc
+    try:
+        return parse_recording(load_json(data.decode("utf-8"), MAX_DEPTH))
+    except UnicodeDecodeError as exc:
+        raise RecordError(f"not UTF-8 (byte {exc.start})", key="record.invalid_json") from exc
+    except RecordError:
+        raise
+    except HostileInput as exc:
+        raise RecordError(exc, key="record.invalid_json") from exc
 
 
 def parse_recording(data: Any) -> Recording:
+    """`data` (parsed JSON) as a Recording; raises RecordError."""
     root = _dict(data, "record")
     fits = _list(root.get("fits", []), "fits", MAX_FITS)
     layers = _list(root.get("layers", []), "layers", MAX_LAYERS)
@@ -43,16 +59,37 @@ def parse_recording(data: Any) -> Recording:
         fits=tuple(_fit(f) for f in fits),
         layers=tuple(_layer(layer) for layer in layers),
         model_class=_opt_str(root.get("model_class")),
-        input_transform=_dict(root.get("input_transform", {}), "input_transform"),
+        input_transform=_transform(root.get("input_transform", {})),
         export_error=_opt_str(root.get("export_error")),
-        versions={str(k): str(v)[:50] for k, v in _dict(root.get("versions", {}), "versions").items()},
-        device=str(root.get("device", "CPU"))[:50],
+        versions={_str(k, 50): _str(v, 50) for k, v in _dict(root.get("versions", {}), "versions", MAX_KEYS).items()},
+        device=_str(root.get("device", "CPU"), 50),
         seed=_opt_int(root.get("seed")),
         stopped_by=_opt_str(root.get("stopped_by")),
         optimizer_steps=_opt_int(root.get("optimizer_steps")),
         train_on_batch=_opt_int(root.get("train_on_batch")) or 0,
         weight_changes=tuple(_weight_change(w) for w in _list(root.get("weight_changes", []), "weight_changes", MAX_FITS)),
     )
+
+
+def _transform(raw: Any) -> dict[str, Any]:
+    """How `fit`'s inputs map to the raw images (grader.kernel.inputs): only its known fields, each
+    of its type; the evaluation feeds the test images through it."""
+    transform = _dict(raw, "input_transform")
+    kept: dict[str, Any] = {}
+    for key in ("known", "exact"):
+        if key in transform:
+            kept[key] = transform[key] is True
+    for key in ("scale", "offset"):
+        if key in transform:
+            kept[key] = _float(transform[key], f"input_transform.{key}")
+    if "shape" in transform:
+        shape = _list(transform["shape"], "input_transform.shape", 8)
+        kept["shape"] = [_int(d, "input_transform.shape") for d in shape]
+    if "rows" in transform:
+        kept["rows"] = _int(transform["rows"], "input_transform.rows")
+    if "reason" in transform:
+        kept["reason"] = _str(transform["reason"], 300)
+    return kept
 
 
 def _fit(raw: Any) -> FitRecord:
@@ -69,7 +106,7 @@ def _fit(raw: Any) -> FitRecord:
 
 def _epoch(raw: Any) -> EpochRecord:
     epoch = _dict(raw, "epoch")
-    metrics = {str(k)[:100]: _float(v, "metric") for k, v in _dict(epoch.get("metrics", {}), "metrics").items()}
+    metrics = {_str(k, 100): _float(v, "metric") for k, v in _dict(epoch.get("metrics", {}), "metrics", MAX_KEYS).items()}
     return EpochRecord(
         epoch=_opt_int(epoch.get("epoch")) or 0,
         metrics=metrics,
@@ -77,9 +114,9 @@ def _epoch(raw: Any) -> EpochRecord:
         loss=_opt_float(epoch.get("loss")),
         stop_training=epoch.get("stop_training") is True,
         steps=_opt_int(epoch.get("steps")),
-        printed=str(epoch.get("printed", ""))[:20_000],
+        printed=_str(epoch.get("printed", ""), 20_000),
         duration_s=_opt_float(epoch.get("duration_s")) or 0.0,
-        terminal=str(epoch.get("terminal", ""))[:50_000],
+        terminal=_str(epoch.get("terminal", ""), 50_000),
     )
 
 
@@ -97,18 +134,20 @@ def _layer(raw: Any) -> LayerInfo:
     layer = _dict(raw, "layer")
     kind = layer.get("kind")
     return LayerInfo(
-        name=str(layer.get("name", ""))[:200],
-        class_name=str(layer.get("class_name", ""))[:200],
-        output_shape=str(layer.get("output_shape", "?"))[:200],
+        name=_str(layer.get("name", ""), 200),
+        class_name=_str(layer.get("class_name", ""), 200),
+        output_shape=_str(layer.get("output_shape", "?"), 200),
         params=_opt_int(layer.get("params")) or 0,
         kind=kind if kind in ("conv", "pool", "dense", "other") else "other",
         depth=min(_opt_int(layer.get("depth")) or 0, 50),
     )
 
 
-def _dict(value: Any, what: str) -> dict[str, Any]:
+def _dict(value: Any, what: str, limit: int | None = None) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise RecordError(f"{what} is not an object")
+    if limit is not None and len(value) > limit:
+        raise RecordError(f"{what} has more than {limit} entries")
     return value
 
 
@@ -129,12 +168,25 @@ def _opt_float(value: Any) -> float | None:
 
 
 def _opt_int(value: Any) -> int | None:
-    if value is None:
-        return None
+    return None if value is None else _int(value, "an integer field")
+
+
+def _int(value: Any, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise RecordError("an integer field has another type")
+        raise RecordError(f"{what} is not an integer")
     return value
 
 
 def _opt_str(value: Any) -> str | None:
-    return None if value is None else str(value)[:2000]
+    return None if value is None else _str(value, 2000)
+
+
+def _str(value: Any, limit: int) -> str:
+    """`value` as text of at most `limit` characters, safe to encode (only scalars become text:
+    the str() of a list or an object of the record would be as large as the record)."""
+    if value is None:
+        return ""
+    if not isinstance(value, (str, int, float, bool)):
+        raise RecordError("a text field has another type")
+    text = value if isinstance(value, str) else repr(value) if isinstance(value, float) else str(value)
+    return safe_text(text[:limit])

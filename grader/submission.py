@@ -14,6 +14,8 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
+from grader.untrusted import HostileInput, load_json, read_regular_file, safe_text
+
 MAX_SUBMISSION_BYTES = 20 * 1024 * 1024
 CELL_MARKER = re.compile(r"^# ?%%.*$", re.MULTILINE)
 
@@ -39,49 +41,49 @@ class Submission:
         return value if isinstance(value, str) else None
 
 
-class InvalidSubmission(Exception):
-    """The file cannot be read as a notebook or module; the message is for the student."""
+class InvalidSubmission(HostileInput):
+    """The file cannot be read as a notebook or module; `localised(lang)` is the message for the student."""
 
 
 def load_submission(path: Path) -> Submission:
-    """Read and normalise `path`, or raise InvalidSubmission with an actionable message."""
+    """Read and normalise `path`, or raise InvalidSubmission with an actionable message. The file is
+    hostile input: a link, a FIFO, broken or deeply nested JSON, huge numbers and text that cannot
+    be encoded are all refused or made safe here, never raised as anything else."""
     try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise InvalidSubmission(f"cannot read the file: {exc.strerror}") from exc
-    if size > MAX_SUBMISSION_BYTES:
-        raise InvalidSubmission(f"the file is {size // 1_048_576} MB; at most {MAX_SUBMISSION_BYTES // 1_048_576} MB is accepted")
+        data = read_regular_file(path, MAX_SUBMISSION_BYTES)
+    except HostileInput as exc:
+        raise InvalidSubmission(exc.key, **exc.values) from exc
     try:
-        text = path.read_bytes().decode("utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise InvalidSubmission(f"the file is not UTF-8 text (byte {exc.start})") from exc
+        raise InvalidSubmission("submission.not_utf8", byte=exc.start) from exc
     if path.suffix == ".py":
         notebook = notebook_from_module(text)
     elif path.suffix == ".ipynb":
         notebook = notebook_from_json(text)
     else:
-        raise InvalidSubmission(f"'{path.suffix or path.name}' files cannot be graded: submit a .ipynb notebook or a .py module")
+        raise InvalidSubmission("submission.wrong_kind", suffix=safe_text(path.suffix or path.name))
     return Submission(path=path, notebook=clear_outputs(notebook))
 
 
 def notebook_from_json(text: str) -> NotebookNode:
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InvalidSubmission(f"not a valid notebook: the JSON is broken at line {exc.lineno}, column {exc.colno}") from exc
+        data = load_json(text)
+    except HostileInput as exc:
+        raise InvalidSubmission("submission.invalid_notebook", detail=exc) from exc
     if not isinstance(data, dict) or "cells" not in data and "worksheets" not in data:
-        raise InvalidSubmission("not a valid notebook: no cells found (was the file saved from Jupyter?)")
+        raise InvalidSubmission("submission.no_cells")
     try:
         with warnings.catch_warnings():  # old notebooks lack cell ids; nbformat adds them
             warnings.simplefilter("ignore")
-            notebook = nbformat.reads(text, as_version=4)
+            notebook = nbformat.reads(json.dumps(data), as_version=4)  # `data`: bounded and safe to encode
     except Exception as exc:  # noqa: BLE001 - nbformat raises many kinds for broken files
-        raise InvalidSubmission(f"not a valid notebook: {_first_line(exc)}") from exc
+        raise InvalidSubmission("submission.invalid_notebook", detail=_first_line(exc)) from exc
     for cell in notebook.cells:
         if not isinstance(cell.get("source", ""), str):
             cell.source = "".join(cell.source)
     if not any(c.get("cell_type") == "code" for c in notebook.cells):
-        raise InvalidSubmission("the notebook has no code cell")
+        raise InvalidSubmission("submission.no_code")
     return notebook
 
 
@@ -95,7 +97,7 @@ def notebook_from_module(text: str) -> NotebookNode:
     sources = [chunks[0], *(c[1:] if c.startswith("\n") else c for c in chunks[1:])]
     cells = [nbformat.v4.new_code_cell(source.rstrip()) for source in sources if source.strip()]
     if not cells:
-        raise InvalidSubmission("the module is empty")
+        raise InvalidSubmission("submission.empty_module")
     return nbformat.v4.new_notebook(cells=cells, metadata={"language_info": {"name": "python"}})
 
 
@@ -109,4 +111,7 @@ def clear_outputs(notebook: NotebookNode) -> NotebookNode:
 
 
 def _first_line(exc: Exception) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+    try:
+        return safe_text((str(exc).strip().splitlines() or [type(exc).__name__])[0][:300])
+    except Exception:  # noqa: BLE001 - str() of an exception built from hostile input
+        return type(exc).__name__

@@ -1,0 +1,216 @@
+"""The host trusts nothing the sandbox (or the student's file) produced: notebooks, records, folders
+and kernel messages are hostile input. Each becomes a failed result with a clear, localised message
+and exit 1, `result.json` is always written, and the grading folder never outlives the grading.
+
+Fast tests build small fixtures; the attacks in tests/hostile/ are graded for real by `grader grade`
+in a subprocess with a private TMPDIR (so that the grading folder it leaves, if any, is seen), and
+the host process's own memory is measured there.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import jsonschema
+import nbformat
+import pytest
+
+from grader.execute import RunSpec
+from grader.i18n import t
+from grader.models import Recording
+from grader.pipeline import read_record
+from grader.record import RecordError, parse_recording, read_recording
+from grader.submission import InvalidSubmission, load_submission
+from grader.untrusted import MAX_DEPTH, HostileInput, clean, depth_exceeds, load_json, read_regular_file, safe_text
+
+ROOT = Path(__file__).resolve().parent.parent
+HOSTILE = ROOT / "tests" / "hostile"
+SCHEMA = json.loads((ROOT / "grader" / "schema" / "result.schema.json").read_text())
+
+
+# -- JSON, text and files ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("[" * 100_000 + "]" * 100_000, "json.too_deep"),
+        ("[" * (MAX_DEPTH + 1) + "]" * (MAX_DEPTH + 1), "json.too_deep"),
+        ('{"n": ' + "9" * 5000 + "}", "json.huge_number"),
+        ('{"n": -' + "9" * 101 + "}", "json.huge_number"),
+        ("{", "json.broken"),
+    ],
+)
+def test_hostile_json_is_refused_with_a_reason(text, key):
+    with pytest.raises(HostileInput) as exc:
+        load_json(text)
+    assert exc.value.key == key
+    assert exc.value.localised("zh") != exc.value.localised("en")
+
+
+def test_json_within_bounds_is_read_and_made_safe():
+    data = load_json('{"a\\udcff": ["x\\ud800", 1, ' + "9" * 100 + ', 1.5, null]}')
+    assert data == {"a\ufffd": ["x\ufffd", 1, int("9" * 100), 1.5, None]}
+    json.dumps(data).encode("utf-8")
+
+
+def test_depth_and_cleaning_need_no_recursion():
+    deep: list = []
+    for _ in range(200_000):
+        deep = [deep, "\udcff"]
+    assert depth_exceeds(deep, 64) and not depth_exceeds([[1]], 2)
+    cleaned = clean({"k": deep})
+    assert cleaned["k"][1] == "\ufffd"
+    assert safe_text("ok ✓") == "ok ✓" and safe_text("a\udcffb") == "a\ufffdb"
+
+
+def test_only_regular_files_are_read(tmp_path):
+    fifo, link, big = tmp_path / "fifo", tmp_path / "link", tmp_path / "big"
+    os.mkfifo(fifo)  # a reader would block forever
+    link.symlink_to("/etc/hostname")
+    big.write_bytes(b"x" * 2048)
+    for path, key in [(fifo, "file.not_regular"), (link, "file.symlink"), (big, "file.too_large"), (tmp_path / "none", "file.missing"), (tmp_path, "file.not_regular")]:
+        with pytest.raises(HostileInput) as exc:
+            read_regular_file(path, 1024)
+        assert exc.value.key == key, path
+    assert read_regular_file(big, 4096) == b"x" * 2048
+
+
+# -- the submitted file -----------------------------------------------------------------------
+
+
+def test_a_fifo_or_a_link_is_an_invalid_submission(tmp_path):
+    fifo = tmp_path / "a.ipynb"
+    os.mkfifo(fifo)
+    with pytest.raises(InvalidSubmission, match="not a regular file"):
+        load_submission(fifo)
+    (tmp_path / "b.py").symlink_to(ROOT / "reference" / "mnist-callback" / "solution.py")
+    with pytest.raises(InvalidSubmission, match="symbolic link"):
+        load_submission(tmp_path / "b.py")
+
+
+def test_surrogates_in_a_notebook_are_replaced(tmp_path):
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print('x')")], metadata={"grader": {"assignment": "mnist-callback"}})
+    text = nbformat.writes(nb).replace("print('x')", "print('\\udcff\\ud800')")
+    (tmp_path / "s.ipynb").write_text(text)
+    sub = load_submission(tmp_path / "s.ipynb")
+    assert sub.code_cells[0].source == "print('\ufffd\ufffd')"
+
+
+def test_invalid_submission_messages_are_localised():
+    exc = InvalidSubmission("submission.invalid_notebook", detail=HostileInput("json.too_deep", limit=64))
+    assert exc.localised("en") == "not a valid notebook: its JSON is nested more than 64 levels deep" == str(exc)
+    assert exc.localised("zh") == "不是有效的笔记本：其 JSON 嵌套超过 64 层"
+
+
+# -- the kernel's record ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        (b'{"fits": [{"epochs_requested": ' + b"9" * 5000 + b"}]}", "more than 100 digits"),
+        (b'{"fits": [], "input_transform": {"shape": ' + b"[" * 100_000 + b"]" * 100_000 + b"}}", "nested more than 12 levels"),
+        (b'{"input_transform": {"shape": "28x28"}}', "input_transform.shape is not a list"),
+        (b'{"versions": {"python": [1, 2]}}', "a text field has another type"),
+        (b"\xff{}", "not valid JSON"),
+    ],
+)
+def test_hostile_records_are_damaged_not_crashes(tmp_path, text, match):
+    (tmp_path / "record.json").write_bytes(text)
+    with pytest.raises(RecordError, match=match):
+        read_recording(tmp_path / "record.json")
+
+
+def test_a_record_that_is_not_a_regular_file_is_damaged(tmp_path):
+    os.mkfifo(tmp_path / "record.json")
+    with pytest.raises(RecordError, match="not a regular file"):
+        read_recording(tmp_path / "record.json")
+    spec = RunSpec(workdir=tmp_path, rundir=tmp_path, mnist_path=tmp_path / "m.npz", timeout_s=1)
+    recording, message = read_record(spec, "zh")
+    assert recording == Recording() and message == t("zh", "input.record.damaged", reason=t("zh", "input.record.not_regular"))
+
+
+def test_record_text_is_made_safe_and_the_transform_kept_to_its_fields():
+    record = {
+        "fits": [{"epochs_requested": 1, "epochs": [{"epoch": 0, "metrics": {"acc\udcff": 0.5}, "printed": "hi\udcff"}]}],
+        "input_transform": {"known": True, "exact": 1, "shape": [28, 28], "scale": 0.5, "offset": 0, "rows": 64, "payload": "x" * 100},
+        "model_class": "M\ud800",
+    }
+    rec = parse_recording(record)
+    assert rec.all_epochs[0].printed == "hi\ufffd" and rec.all_epochs[0].metrics == {"acc\ufffd": 0.5}
+    assert rec.model_class == "M\ufffd"
+    assert rec.input_transform == {"known": True, "exact": False, "scale": 0.5, "offset": 0.0, "shape": [28, 28], "rows": 64}
+
+
+# -- the attacks, graded for real -------------------------------------------------------------
+
+RUNNER = """
+import json, resource, sys
+import grader.pipeline, grader.outputs, grader.report  # the host's own imports, before the baseline
+from grader.cli import main
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+code = main(sys.argv[2:])
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+open(sys.argv[1], "w").write(json.dumps({"before_kb": before, "after_kb": after}))
+sys.exit(code)
+"""
+
+
+@dataclass
+class Graded:
+    code: int
+    result: dict
+    out: Path
+    grown_kb: int  # growth of the grading process's peak memory while it graded
+    stderr: str
+
+    @property
+    def execution(self) -> dict:
+        return self.result["execution"]
+
+
+def grade_cli(tmp_path: Path, submission: Path, *extra: str, timeout: int = 60) -> Graded:
+    """`grader grade` in a subprocess whose TMPDIR is private: the grading folder must be gone after."""
+    tmp = tmp_path / "tmpdir"
+    tmp.mkdir()
+    os.chmod(tmp, 0o755)  # the sandbox's uid passes through to its folders
+    out, memory = tmp_path / "out", tmp_path / "memory.json"
+    argv = [sys.executable, "-c", RUNNER, str(memory), "grade", str(submission), "-a", "mnist-callback", "-o", str(out), "--timeout", str(timeout), *extra]
+    done = subprocess.run(argv, env={**os.environ, "TMPDIR": str(tmp)}, capture_output=True, text=True, timeout=timeout + 120)
+    assert "Traceback" not in done.stderr, done.stderr
+    assert list(tmp.iterdir()) == [], "the grading folder outlived the grading"
+    result = json.loads((out / "result.json").read_text(encoding="utf-8"))
+    jsonschema.validate(result, SCHEMA)
+    used = json.loads(memory.read_text())
+    return Graded(done.returncode, result, out, used["after_kb"] - used["before_kb"], done.stderr)
+
+
+def assert_failed(g: Graded) -> None:
+    assert g.code == 1 and g.result["passed"] is False, g.stderr
+    assert (g.out / "report.html").is_file()
+
+
+def test_deep_nesting_notebook(tmp_path):
+    g = grade_cli(tmp_path, HOSTILE / "deep_nesting_notebook.ipynb", "--lang", "zh")
+    assert_failed(g)
+    assert g.execution["status"] == "invalid"
+    assert "其 JSON 嵌套超过 64 层" in g.result["errors"][0]
+
+
+def test_huge_int_notebook(tmp_path):
+    g = grade_cli(tmp_path, HOSTILE / "huge_int_notebook.ipynb", "--lang", "en")
+    assert_failed(g)
+    assert g.execution["status"] == "invalid" and "an integer of more than 100 digits" in g.result["errors"][0]
+
+
+def test_forge_record_huge_int(tmp_path):
+    g = grade_cli(tmp_path, HOSTILE / "forge_record_huge_int.py", "--lang", "en")
+    assert_failed(g)
+    assert any("record of your training was damaged" in e and "more than 100 digits" in e for e in g.result["errors"])
+    assert g.result["recording"]["fits"] == []
