@@ -65,7 +65,7 @@ def free_uid() -> int:
 
 
 def session_and_descendants(root_pid: int) -> list[int]:
-    """Processes in the session led by `root_pid`, and every descendant of it (for the rlimits mode)."""
+    """Processes in the session led by `root_pid`, and every descendant of it (for the `none` mode)."""
     children: dict[int, list[int]] = {}
     sessions: dict[int, int] = {}
     for pid in visible_pids():
