@@ -3,8 +3,10 @@
 A data set is described by a :class:`DataSet` (its name, pinned hashes and how to read a file the
 user names); :func:`fetch` fills ``<data dir>/<store name>`` (an uncompressed ``.npz`` in Keras'
 layout) from the first of its sources that works, :func:`ensure` only when the store is missing or
-does not verify. A sidecar file records each verified store's size and time stamp, so that a store
-is hashed once, not on every use.
+does not verify. The store is checked by content before every use: a sidecar file records the
+SHA-256 of the bytes of each store whose arrays verified, and :func:`file_digest` hashes the file
+(about 40 ms), once per process for as long as the file's inode is unchanged. Sizes and time stamps
+are not trusted: a write that puts the mtime back still changes the file's bytes and its ctime.
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ SIDECAR_SUFFIX = ".verified"
 CONNECT_TIMEOUT_S = 10.0
 DOWNLOAD_TIMEOUT_S = 300.0
 _MAX_DOWNLOAD_BYTES = 64 * 2**20
+_HASH_BLOCK = 1 << 20
+_DIGESTS: dict[tuple[str, int, int, int, int, int], str] = {}  # file_digest's cache, per process
 
 
 def log_stderr(message: str) -> None:
@@ -180,7 +184,10 @@ def fetch(dataset: DataSet, data_dir: Path | None, *, source: Path | None, sourc
 
 
 def ensure(dataset: DataSet, data_dir: Path | None, *, refetch: Callable[[], Path], log: Log) -> Path:
-    """The verified store path of ``dataset``, calling ``refetch`` first if it is missing or does not verify."""
+    """The verified store path of ``dataset``, calling ``refetch`` first if it is missing or does not
+    verify. Called before every use: the file's bytes are compared with the digest its sidecar
+    recorded when its arrays last verified (:func:`file_digest`), and any difference, even with the
+    size and mtime of the original, means the arrays are verified again and, failing that, fetched."""
     path = dataset.path(data_dir)
     if path.is_file():
         if _store_is_recorded(path, dataset.sha256):
@@ -228,23 +235,50 @@ def _write_store(arrays: Arrays, path: Path, hashes: Mapping[str, str]) -> None:
         raise DatasetError(f"cannot write {path}: {exc}; set GRADER_DATA_DIR to a writable folder") from exc
 
 
+def file_digest(path: Path) -> str:
+    """The SHA-256 of the bytes of ``path``, hashed once per process while the file is unchanged.
+
+    The cache key is the file's identity and inode times: any write changes the ctime, and no
+    system call sets it back (``os.utime`` restoring the mtime sets the ctime to now), so a file
+    changed behind our back is hashed again, not taken from the cache.
+    """
+    before = os.stat(path)
+    key = _digest_key(path, before)
+    digest = _DIGESTS.get(key)
+    if digest is None:
+        sha = hashlib.sha256()
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(_HASH_BLOCK), b""):
+                sha.update(block)
+        digest = sha.hexdigest()
+        if _digest_key(path, os.stat(path)) == key:  # not changed while it was read
+            _DIGESTS[key] = digest
+    return digest
+
+
+def _digest_key(path: Path, st: os.stat_result) -> tuple[str, int, int, int, int, int]:
+    return (str(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
 def _sidecar(path: Path) -> Path:
     return path.with_name(path.name + SIDECAR_SUFFIX)
 
 
 def _sidecar_record(path: Path, hashes: Mapping[str, str]) -> dict[str, Any]:
-    st = path.stat()
-    return {"sha256": dict(hashes), "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+    return {"sha256": dict(hashes), "file_sha256": file_digest(path), "size": path.stat().st_size}
 
 
 def _record_store(path: Path, hashes: Mapping[str, str]) -> None:
-    """Write the sidecar saying that ``path``, as it is now, holds the arrays pinned by ``hashes``."""
+    """Write the sidecar saying that ``path``, byte for byte as it is now, holds the arrays pinned by
+    ``hashes`` (the caller verified them)."""
     record = json.dumps(_sidecar_record(path, hashes), indent=1).encode()
     _atomic_write(_sidecar(path), lambda f: f.write(record))
 
 
 def _store_is_recorded(path: Path, hashes: Mapping[str, str]) -> bool:
+    """Whether the sidecar vouches for ``path`` as it is now: same pinned hashes, same bytes."""
     try:
-        return json.loads(_sidecar(path).read_text()) == _sidecar_record(path, hashes)
+        recorded = json.loads(_sidecar(path).read_text())
+        return isinstance(recorded, dict) and recorded == _sidecar_record(path, hashes)
     except (OSError, ValueError):
         return False

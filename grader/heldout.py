@@ -27,7 +27,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from grader.dataset_store import _atomic_write
+from grader.dataset_store import _atomic_write, file_digest
 from grader.errors import DatasetError
 
 HELDOUT_ROWS = 10_000  # withheld from the 60,000 training images: as many as the public test set has
@@ -115,9 +115,10 @@ def _derived(store: Path, folder: Path) -> HeldOut:
 
 
 def _stamp(store: Path, held: HeldOut) -> dict[str, Any]:
-    """What the derived files were built from, and what they were: a change in any rebuilds them."""
+    """What the derived files were built from, and what they were, by content (a write that puts the
+    mtime back still changes the digest): a change in any rebuilds them."""
     files = {"source": store, "kernel": held.kernel_store, "heldout": held.heldout_path}
-    return {"format": SPLIT_FORMAT, "rows": HELDOUT_ROWS, "seed": SPLIT_SEED, **{k: [p.stat().st_size, p.stat().st_mtime_ns] for k, p in files.items()}}
+    return {"format": SPLIT_FORMAT, "rows": HELDOUT_ROWS, "seed": SPLIT_SEED, **{k: [p.stat().st_size, file_digest(p)] for k, p in files.items()}}
 
 
 def _current(sidecar: Path, store: Path, held: HeldOut) -> bool:

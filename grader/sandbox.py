@@ -168,17 +168,20 @@ class Sandbox:
             os.chown(path, uid, uid)
 
     def readable_copy(self, source: Path) -> Path:
-        """A path to `source` the sandboxed code can read: the file itself where bubblewrap mounts
-        it, else a root-owned, read-only copy (the original may sit in a home the uid cannot enter)."""
-        if self.mode == "bwrap" or self.uid is None:
-            return source
+        """A private, read-only copy of `source` for the sandboxed code, in every mode: never the
+        file itself, which may be the shared data set store (a write from inside would poison it
+        for every grading after). The copy is 0444 in a 0755 folder of this grading, both the
+        grader's (as root: a sandbox uid can neither write nor replace it), and the isolating
+        modes mount it read-only as well."""
         folder = self.root / "data"
         folder.mkdir(mode=0o755, exist_ok=True)
-        target = folder / source.name
         os.chmod(folder, 0o755)
+        target = folder / source.name
         if not target.exists():
-            shutil.copyfile(source, target)
-            os.chmod(target, 0o444)
+            partial = folder / f".{source.name}.partial"
+            shutil.copyfile(source, partial)
+            os.chmod(partial, 0o444)
+            os.replace(partial, target)
         return target
 
     # -- wrapping -----------------------------------------------------------------------------
