@@ -29,7 +29,8 @@ from grader.heldout import HeldOut, close_stdin, read_arrays, sample_rows, write
 from grader import graph_audit
 from grader.models import Evaluation
 from grader.sandbox import Run, Sandbox
-from grader.sandbox_output import OutputSink
+from grader.sandbox_output import OutputSink, TreeTooLarge, walk_tree
+from grader.untrusted import safe_text
 
 BATCH = 1000
 FEED_TIMEOUT_S = 120  # the evaluation takes its images while the kernel runs; it has this long more
@@ -227,6 +228,9 @@ def _loss(value: Any) -> float | None:
     return number
 
 
+MODEL_MAX_DEPTH, MODEL_MAX_ENTRIES = 16, 10_000  # of the exported model's folder tree
+
+
 def _op_names(value: Any) -> tuple[str, ...]:
     """Op names from the answer: a list of short strings (`grader.graph_audit.MAX_REPORTED` at most)."""
     if value is None:
@@ -239,19 +243,23 @@ def _op_names(value: Any) -> tuple[str, ...]:
 def unsafe_tree(root: Path) -> str | None:
     """Why the folder the sandbox wrote must not be read by the host, or None: a symbolic link or a
     special file could make the host (or the evaluation's mounts) read something else, and a hard
-    link is another name of a file outside (handing the model over would give that file away)."""
+    link is another name of a file outside (handing the model over would give that file away). The
+    walk is iterative and bounded: a SavedModel is a few files, two levels deep."""
     try:
         if root.is_symlink():
             return "the exported model folder is a symbolic link"
-        for folder, dirs, files in os.walk(root, followlinks=False):
-            for name in [*dirs, *files]:
-                info = os.lstat(os.path.join(folder, name))
-                if stat.S_ISDIR(info.st_mode):
-                    continue
-                if not stat.S_ISREG(info.st_mode):
-                    return f"the exported model contains a link or special file ({name})"
-                if info.st_nlink > 1:
-                    return f"the exported model contains a hard link ({name})"
+        for names, info in walk_tree(root, MODEL_MAX_DEPTH, MODEL_MAX_ENTRIES):
+            if stat.S_ISDIR(info.st_mode):
+                continue
+            name = safe_text(names[-1][:100])
+            if not stat.S_ISREG(info.st_mode):
+                return f"the exported model contains a link or special file ({name})"
+            if info.st_nlink > 1:
+                return f"the exported model contains a hard link ({name})"
+    except (FileNotFoundError, NotADirectoryError):
+        return None  # no model folder: reported as "no exported model"
+    except TreeTooLarge as exc:
+        return f"the exported model folder is too large to read ({exc})"
     except OSError as exc:
         return f"the exported model could not be read: {exc.strerror}"
     return None

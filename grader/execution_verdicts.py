@@ -53,8 +53,14 @@ def kernel_died(notebook: NotebookNode, index: int, kernel_output: str) -> Execu
 
 
 def disk_limit_exceeded(limit_mb: int, cell: int | None) -> ExecutionInfo:
-    """The run wrote more than `limit_mb` of files and was killed."""
-    return ExecutionInfo(status="error", message=f"Your code wrote more than {limit_mb} MB of files and was stopped.", exception=f"DiskLimit: more than {limit_mb} MB written", cell=cell)
+    """The run wrote more than `limit_mb` of files (or a folder tree too deep or too large to
+    measure) and was killed."""
+    return ExecutionInfo(
+        status="error",
+        message=f"Your code wrote more than {limit_mb} MB of files (or a folder tree too large to measure) and was stopped.",
+        exception=f"DiskLimit: more than {limit_mb} MB written",
+        cell=cell,
+    )
 
 
 def cell_error(notebook: NotebookNode, index: int, exc: CellExecutionError) -> ExecutionInfo:

@@ -7,7 +7,6 @@ becomes part of the `GradeResult`; only faults of the grader or its configuratio
 from __future__ import annotations
 
 import contextlib
-import tempfile
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -29,6 +28,7 @@ from grader.record import RecordError, read_recording
 from grader.sandbox import Limits, Sandbox
 from grader.submission import InvalidSubmission, Submission, load_submission
 
+from grader.sandbox_output import grading_folder
 MISMATCH_MARGIN = 0.03  # recorded last-epoch accuracy may exceed what the exported model achieves by this
 LOSS_MARGIN, LOSS_SHARE = 0.05, 0.10  # recorded loss may be below the measured one by the larger of these
 
@@ -65,7 +65,7 @@ def grade(path: Path, assignment: Assignment, options: Options = Options()) -> G
     if certain and not options.full:
         info = ExecutionInfo(status="not_run", message=certain[0].message)
         return assemble(assignment, path, lang, info, Recording(), Evaluation(), integrity, [f.message for f in certain], started, findings)
-    with tempfile.TemporaryDirectory(prefix="grader-", ignore_cleanup_errors=True) as tmp:
+    with grading_folder("grader-") as tmp:  # removed however deep a tree the submission left in it
         timeout_s = options.timeout_s or assignment.timeout_s  # sizes the CPU time limit too
         limits = Limits(memory_mb=options.memory_mb, timeout_s=timeout_s) if options.memory_mb else Limits(timeout_s=timeout_s)
         sandbox = Sandbox(Path(tmp), mode=options.sandbox, limits=limits)

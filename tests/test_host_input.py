@@ -21,16 +21,41 @@ import nbformat
 import pytest
 
 from grader.execute import RunSpec
+from grader.evaluate import unsafe_tree
 from grader.i18n import t
 from grader.models import Recording
 from grader.pipeline import read_record
 from grader.record import RecordError, parse_recording, read_recording
+from grader.sandbox_output import TreeTooLarge, directory_size, grading_folder, remove_tree, walk_tree
 from grader.submission import InvalidSubmission, load_submission
 from grader.untrusted import MAX_DEPTH, HostileInput, clean, depth_exceeds, load_json, read_regular_file, safe_text
 
 ROOT = Path(__file__).resolve().parent.parent
 HOSTILE = ROOT / "tests" / "hostile"
 SCHEMA = json.loads((ROOT / "grader" / "schema" / "result.schema.json").read_text())
+FLAGS = os.O_RDONLY | os.O_DIRECTORY
+
+
+@pytest.fixture(autouse=True)
+def remove_deep_trees(tmp_path):
+    """pytest's own clean-up of old temporary folders recurses, and a tree 1,000 levels deep left
+    in one would break every later session's: the trees these tests make go right after them."""
+    yield
+    for child in tmp_path.iterdir():
+        remove_tree(child)
+
+
+def deep_tree(top: Path, levels: int, name: str = "d" * 8) -> None:
+    """`levels` nested folders under `top`, made by file descriptor: paths longer than PATH_MAX."""
+    top.mkdir(parents=True, exist_ok=True)
+    fd = os.open(top, FLAGS)
+    for _ in range(levels):
+        os.mkdir(name, dir_fd=fd)
+        inner = os.open(name, FLAGS, dir_fd=fd)
+        os.close(fd)
+        fd = inner
+    os.close(os.open("bottom.txt", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fd))
+    os.close(fd)
 
 
 # -- JSON, text and files ---------------------------------------------------------------------
@@ -148,6 +173,54 @@ def test_record_text_is_made_safe_and_the_transform_kept_to_its_fields():
     assert rec.input_transform == {"known": True, "exact": False, "scale": 0.5, "offset": 0.0, "shape": [28, 28], "rows": 64}
 
 
+# -- folders ----------------------------------------------------------------------------------
+
+
+def test_a_tree_deeper_than_path_max_is_removed(tmp_path):
+    deep_tree(tmp_path / "top", 1500)  # 13,500 characters of path
+    (tmp_path / "outside").write_text("keep")
+    (tmp_path / "top" / "link").symlink_to(tmp_path / "outside")
+    os.chmod(tmp_path / "top" / ("d" * 8), 0)
+    assert remove_tree(tmp_path / "top")
+    assert not (tmp_path / "top").exists() and (tmp_path / "outside").read_text() == "keep"
+    assert remove_tree(tmp_path / "never-was")
+
+
+def test_a_wide_tree_is_removed_in_linear_time(tmp_path):
+    for i in range(3000):
+        (tmp_path / "wide" / f"d{i}").mkdir(parents=True)
+    assert remove_tree(tmp_path / "wide") and not (tmp_path / "wide").exists()
+
+
+def test_walks_are_bounded_and_see_past_path_max(tmp_path):
+    top = tmp_path / "t"
+    deep_tree(top, 100, name="n" * 60)  # 6,100 characters of path: within the depth limit
+    found = [names for names, _ in walk_tree(top)]
+    assert len(found) == 101 and found[-1][-1] == "bottom.txt" and len(found[-1]) == 101
+    assert 0 < directory_size(top) < 1 << 40
+    with pytest.raises(TreeTooLarge):
+        list(walk_tree(top, max_depth=50))
+    assert directory_size(top, max_depth=50) == 1 << 62
+    assert directory_size(top, max_entries=10) == 1 << 62
+
+
+def test_the_model_folder_walk_is_iterative_and_bounded(tmp_path):
+    deep_tree(tmp_path / "model", 1100)
+    assert "too large to read" in unsafe_tree(tmp_path / "model")
+    (tmp_path / "m2").mkdir()
+    os.mkfifo(tmp_path / "m2" / "pipe")
+    assert "special file (pipe)" in unsafe_tree(tmp_path / "m2")
+    assert unsafe_tree(tmp_path / "missing") is None
+
+
+def test_the_grading_folder_goes_however_deep_its_tree(tmp_path, monkeypatch):
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    with grading_folder() as folder:
+        assert folder.parent == tmp_path and folder.name.startswith("grader-")
+        deep_tree(folder / "run" / "model", 1100)
+    assert list(tmp_path.iterdir()) == []
+
+
 # -- the attacks, graded for real -------------------------------------------------------------
 
 RUNNER = """
@@ -214,3 +287,10 @@ def test_forge_record_huge_int(tmp_path):
     assert_failed(g)
     assert any("record of your training was damaged" in e and "more than 100 digits" in e for e in g.result["errors"])
     assert g.result["recording"]["fits"] == []
+
+
+def test_deep_model_tree(tmp_path):
+    g = grade_cli(tmp_path, HOSTILE / "deep_model_tree.py", "--lang", "en")
+    assert_failed(g)
+    killed_for_disk = "folder tree too large to measure" in g.execution["message"]
+    assert killed_for_disk or "too large to read" in g.result["evaluation"]["error"]
