@@ -26,6 +26,7 @@ from grader.execution_verdicts import (
     cell_error,
     disk_limit_exceeded,
     kernel_died,
+    malformed_message,
     sandbox_verdict,
     timed_out,
 )
@@ -220,6 +221,11 @@ async def _run_cells(client: CappedClient, spec: RunSpec, run: Run | None, sink:
                     if index == finish_index:
                         break  # the finish cell records its own failures; this is the student's doing
                     info = cell_error(notebook, index, exc)
+                except DeadKernelError:
+                    raise
+                except Exception as exc:  # noqa: BLE001 - a reply nbclient could not read: the kernel sent it so
+                    info = malformed_message(notebook, index, exc)
+                    break
                 finally:
                     timings[phase] = round(timings.get(phase, 0.0) + time.monotonic() - cell_started, 3)
             if run and info.status not in ("ok", "stopped"):

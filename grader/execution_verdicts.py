@@ -18,7 +18,7 @@ HIDDEN = "grader_hidden"  # metadata key of the grader's own cells; its value is
 MAX_SHOWN = 4000
 NOISE = re.compile(r"^(WARNING: All log messages before absl|[IWE]\d{4} \d\d:\d\d:\d\d|\[IPKernelApp\])")
 TASK_ERRORS = ("BlockingIOError", "can't start new thread", "Resource temporarily unavailable")
-LINE_IN_TRACEBACK = re.compile(r"(?:Cell In\[\d+\], line |line )(\d+)")
+LINE_IN_TRACEBACK = re.compile(r"(?:Cell In\[\d+\], line |line )(\d{1,9})(?!\d)")  # a number int() always takes
 
 
 def student_cell_number(notebook: NotebookNode, index: int) -> int | None:
@@ -60,6 +60,19 @@ def disk_limit_exceeded(limit_mb: int, cell: int | None) -> ExecutionInfo:
         message=f"Your code wrote more than {limit_mb} MB of files (or a folder tree too large to measure) and was stopped.",
         exception=f"DiskLimit: more than {limit_mb} MB written",
         cell=cell,
+    )
+
+
+def malformed_message(notebook: NotebookNode, index: int, exc: Exception) -> ExecutionInfo:
+    """The kernel answered cell `index` with a message the grader could not read: only the
+    submission (which runs in the kernel) can have sent it."""
+    cell = student_cell_number(notebook, index)
+    return ExecutionInfo(
+        status="error",
+        message="The kernel sent the grader a malformed message while running your code.",
+        cell=cell,
+        source=truncate(notebook.cells[index].source) if cell else "",
+        exception=f"KernelProtocolError: a malformed message ({type(exc).__name__})",
     )
 
 

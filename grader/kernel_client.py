@@ -1,24 +1,78 @@
 """The kernel manager and notebook client of a grading: a kernel of this very Python started
-under the sandbox's command, and a client that keeps a bounded amount of its output."""
+under the sandbox's command, and a client that keeps a bounded amount of its output.
+
+The kernel runs the student's code, so every message it sends is hostile input: each one is
+refused past MAX_MESSAGE_BYTES, at most RECEIVE_QUEUE of them wait in the host, one that does not
+deserialize into a well-formed message is dropped, and every message (errors and comms included)
+counts against the output cap, so the host holds a bounded amount whatever the kernel sends."""
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import sys
-from typing import Any
+import time
+from queue import Empty
+from typing import Any, Callable
 
 import zmq
 import zmq.asyncio
+from jupyter_client.asynchronous import AsyncKernelClient
+from jupyter_client.channels import AsyncZMQSocketChannel
 from jupyter_client.kernelspec import KernelSpec
 from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionComplete
 from nbformat import NotebookNode
 from traitlets import Any as AnyTrait
-from traitlets import List, Unicode
+from traitlets import List, Type, Unicode
 
-MAX_MESSAGE_BYTES = 64 * 1024 * 1024  # one message from the kernel, at most
+MAX_MESSAGE_BYTES = 16 * 1024 * 1024  # one message from the kernel, at most (the output cap is 2 million characters)
+RECEIVE_QUEUE = 16  # messages received but not yet read, per socket (zmq's high-water mark)
+
+
+class GuardedChannel(AsyncZMQSocketChannel):
+    """A channel that drops what does not deserialize into a well-formed message (frames that are
+    not JSON, a header, parent header or content that is not an object): nbclient indexes into
+    every message it gets, and a hostile kernel sends whatever it likes."""
+
+    on_drop: Callable[[], None] | None = None  # told of each message dropped
+
+    async def get_msg(self, timeout: float | None = None) -> dict[str, Any]:  # type: ignore[override]
+        assert self.socket is not None
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            wait_ms = None if deadline is None else max(0, int((deadline - time.monotonic()) * 1000))
+            if not await self.socket.poll(wait_ms):
+                raise Empty
+            try:
+                msg = await self._recv()
+            except (zmq.ZMQError, Empty):
+                raise
+            except Exception:  # noqa: BLE001 - a frame the session could not deserialize
+                msg = None
+            if _well_formed(msg):
+                return msg  # type: ignore[return-value]
+            if self.on_drop:
+                self.on_drop()
+
+
+def _well_formed(msg: Any) -> bool:
+    return (
+        isinstance(msg, dict)
+        and isinstance(msg.get("msg_type"), str)
+        and all(isinstance(msg.get(part), dict) for part in ("header", "parent_header", "content", "metadata"))
+        and isinstance(msg.get("buffers", []), list)
+    )
+
+
+class GuardedKernelClient(AsyncKernelClient):
+    """An asynchronous kernel client whose channels drop malformed messages."""
+
+    shell_channel_class = Type(GuardedChannel)  # type: ignore[assignment]
+    iopub_channel_class = Type(GuardedChannel)  # type: ignore[assignment]
+    stdin_channel_class = Type(GuardedChannel)  # type: ignore[assignment]
+    control_channel_class = Type(GuardedChannel)  # type: ignore[assignment]
 
 
 class GradingKernelManager(AsyncKernelManager):
@@ -29,11 +83,15 @@ class GradingKernelManager(AsyncKernelManager):
     wrap = AnyTrait(default_value=None, allow_none=True)  # argv -> the sandboxed argv
     owner = AnyTrait(default_value=None, allow_none=True)  # uid that must read the connection file
 
+    client_factory = Type(default_value=GuardedKernelClient, klass=AsyncKernelClient)
+
     def client(self, **kwargs: Any) -> Any:
-        """A client whose sockets refuse any message larger than MAX_MESSAGE_BYTES: the kernel cannot
-        make the host hold an output of gigabytes (such a message is lost; output counts as truncated)."""
+        """A client whose sockets refuse any message larger than MAX_MESSAGE_BYTES and queue at most
+        RECEIVE_QUEUE of them: the kernel cannot make the host hold an output of gigabytes (such
+        messages are lost; the output counts as truncated)."""
         context = zmq.asyncio.Context()
         context.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
+        context.setsockopt(zmq.RCVHWM, RECEIVE_QUEUE)
         kc = super().client(context=context, **kwargs)
         kc._created_context = True  # destroyed with the client
         return kc
@@ -54,13 +112,14 @@ class GradingKernelManager(AsyncKernelManager):
 
 
 class CappedClient(NotebookClient):
-    """Keeps at most `max_chars` of output in memory; notes when it dropped some."""
+    """Keeps at most `max_chars` of what the kernel sends about a cell in memory (every message
+    counts: outputs, errors, display updates, comms); notes when it dropped some."""
 
     def __init__(self, *args: Any, max_chars: int, **kwargs: Any) -> None:
         log = logging.getLogger(f"{__name__}.client{id(self)}")
         log.propagate = False
         log.addHandler(_LostOutput(self))
-        super().__init__(*args, log=log, **kwargs)
+        super().__init__(*args, log=log, store_widget_state=False, **kwargs)
         self.kept_chars = 0
         self.max_chars = max_chars
         self.truncated = False
@@ -69,7 +128,12 @@ class CappedClient(NotebookClient):
     async def async_start_new_kernel_client(self) -> Any:
         kc = await super().async_start_new_kernel_client()
         self.clients.append(kc)  # it makes a zmq context of its own
+        for channel in (kc.shell_channel, kc.iopub_channel):
+            channel.on_drop = self._lost
         return kc
+
+    def _lost(self) -> None:
+        self.truncated = True
 
     def release(self) -> None:
         """Free what outlives a run: the per-client logger and the zmq contexts (their sockets,
@@ -84,13 +148,43 @@ class CappedClient(NotebookClient):
                 context.destroy(linger=0)
         self.clients.clear()
 
-    def output(self, outs: list[NotebookNode], msg: dict[str, Any], display_id: str | None, cell_index: int) -> NotebookNode | None:
-        size = len(json.dumps(msg.get("content", {}), default=str))
-        if self.kept_chars + size > self.max_chars and msg.get("msg_type") != "error":
+    def process_message(self, msg: dict[str, Any], cell: NotebookNode, cell_index: int) -> NotebookNode | None:
+        """Every message about the cell counts against the cap (a status message is never
+        dropped: "idle" ends the cell); one nbclient cannot process is dropped."""
+        size = message_size(msg, self.max_chars + 1)
+        if msg.get("msg_type") != "status":
+            if self.kept_chars + size > self.max_chars:
+                self.truncated = True
+                return None
+            self.kept_chars += size
+        try:
+            return super().process_message(msg, cell, cell_index)
+        except CellExecutionComplete:
+            raise
+        except Exception:  # noqa: BLE001 - a message of a shape nbclient did not expect: the kernel's doing
             self.truncated = True
             return None
-        self.kept_chars += size
-        return super().output(outs, msg, display_id, cell_index)
+
+
+def message_size(msg: dict[str, Any], limit: int) -> int:
+    """Characters of the content and bytes of the buffers of `msg`, counted without recursion and
+    given up past `limit` (a message holds a bounded amount: at most MAX_MESSAGE_BYTES arrived)."""
+    total = sum(len(b) for b in msg.get("buffers", ()) if isinstance(b, (bytes, bytearray, memoryview)))
+    stack: list[Any] = [msg.get("content")]
+    while stack and total <= limit:
+        value = stack.pop()
+        if isinstance(value, str):
+            total += len(value) + 2
+        elif isinstance(value, dict):
+            total += 2 + len(value)
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, (list, tuple)):
+            total += 2 + len(value)
+            stack.extend(value)
+        else:
+            total += 8
+    return total
 
 
 class _LostOutput(logging.Handler):

@@ -23,6 +23,7 @@ import pytest
 from grader.execute import RunSpec
 from grader.evaluate import unsafe_tree
 from grader.i18n import t
+from grader.kernel_client import CappedClient, _well_formed, message_size
 from grader.models import Recording
 from grader.pipeline import read_record
 from grader.record import RecordError, parse_recording, read_recording
@@ -221,6 +222,45 @@ def test_the_grading_folder_goes_however_deep_its_tree(tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
+# -- kernel messages --------------------------------------------------------------------------
+
+
+def message(msg_type: str, content: dict, buffers: list | None = None) -> dict:
+    return {"msg_type": msg_type, "header": {"msg_type": msg_type}, "parent_header": {"msg_id": "p"}, "metadata": {}, "content": content, "buffers": buffers or []}
+
+
+def running_client(nb: nbformat.NotebookNode, max_chars: int) -> CappedClient:
+    """A client in the state nbclient puts it in while a cell runs (no kernel needed)."""
+    client = CappedClient(nb, max_chars=max_chars)
+    client.reset_execution_trackers()
+    client.clear_before_next_output = False
+    return client
+
+
+def test_every_message_counts_against_the_cap():
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x")])
+    client = running_client(nb, 10_000)
+    cell = nb.cells[0]
+    error = message("error", {"ename": "E", "evalue": "x" * 3000, "traceback": ["y" * 3000]})
+    for _ in range(10):
+        client.process_message(error, cell, 0)
+    assert client.truncated and len(cell.outputs) == 1
+    assert message_size(message("display_data", {"data": {"a": "x" * 100}}, [b"z" * 5000]), 10**6) > 5000
+
+
+def test_malformed_messages_are_dropped_not_raised():
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x")])
+    client = running_client(nb, 10**6)
+    for msg in (message("status", {}), message("stream", {"name": 5}), message("error", {"traceback": 7}), message("display_data", {"data": [1]})):
+        client.process_message(msg, nb.cells[0], 0)
+    assert client.truncated and nb.cells[0].outputs == []
+    client.truncated = False
+    client.process_message(message("stream", {"name": "stdout", "text": "fine"}), nb.cells[0], 0)
+    assert nb.cells[0].outputs[0].text == "fine" and not client.truncated
+    assert _well_formed(message("stream", {"name": "stdout", "text": "x"}))
+    assert not any(_well_formed(m) for m in (None, [], {**message("s", {}), "content": []}, {**message("s", {}), "parent_header": "x"}))
+
+
 # -- the attacks, graded for real -------------------------------------------------------------
 
 RUNNER = """
@@ -294,3 +334,16 @@ def test_deep_model_tree(tmp_path):
     assert_failed(g)
     killed_for_disk = "folder tree too large to measure" in g.execution["message"]
     assert killed_for_disk or "too large to read" in g.result["evaluation"]["error"]
+
+
+def test_error_flood(tmp_path):
+    (tmp_path / "quiet").mkdir()
+    (tmp_path / "quiet" / "hello.py").write_text("print('hello')\n")
+    quiet = grade_cli(tmp_path / "quiet", tmp_path / "quiet" / "hello.py", "--lang", "en")
+    (tmp_path / "flood").mkdir()
+    g = grade_cli(tmp_path / "flood", HOSTILE / "error_flood.py", "--lang", "en")
+    assert_failed(g)
+    assert g.execution["output_truncated"] is True
+    assert t("en", "checks.execution.output_truncated", limit=2_000_000) in g.result["errors"]
+    assert g.grown_kb - quiet.grown_kb < 100_000, f"the host grew {g.grown_kb} KiB for 240 MB of errors ({quiet.grown_kb} KiB for one line)"
+    assert (g.out / "result.json").stat().st_size < 1_000_000
