@@ -130,8 +130,18 @@ def grade_and_write(args: argparse.Namespace, out: Path | None) -> tuple[GradeRe
         raise UsageError(f"no such file: {args.submission}")
     assignment = resolve_assignment(args, args.submission)
     options = grading_options(args)
-    result = grade(args.submission, assignment, options)
-    written = write_outputs(result, assignment, out or args.submission.with_name(f"{args.submission.stem}-grader"))
+    out = out or args.submission.with_name(f"{args.submission.stem}-grader")
+    try:
+        result = grade(args.submission, assignment, options)
+    except GraderError:
+        raise
+    except Exception as exc:  # a fault of ours (grade() itself turns the submission's into results): result.json all the same
+        from grader.last_resort import last_resort_result
+        from grader.outputs import write_json
+
+        write_json(last_resort_result(assignment, args.submission.name, options.lang or assignment.default_lang, exc), out)
+        raise
+    written = write_outputs(result, assignment, out)
     print(summary(result, written))
     if result.execution.unsafe:
         print(f"grader: warning: {result.execution.sandbox} (see docs/security.md)", file=sys.stderr)

@@ -17,18 +17,20 @@ from grader import __version__
 from grader.assignment import Assignment
 from grader.checks import Measured, execution_message, metrics_of, run_checks
 from grader.datasets import ensure_dataset
+from grader.errors import GraderError
 from grader.evaluate import Evaluator
 from grader.heldout import prepare
 from grader.execute import RunSpec, execute
 from grader.i18n import t
 from grader.integrity import compare
+from grader.last_resort import encodable, last_resort_result
 from grader.models import Evaluation, ExecutionInfo, Finding, GradeResult, Recording
 from grader.precheck import localise, precheck
 from grader.record import RecordError, read_recording
 from grader.sandbox import Limits, Sandbox
+from grader.sandbox_output import grading_folder
 from grader.submission import InvalidSubmission, Submission, load_submission
 
-from grader.sandbox_output import grading_folder
 MISMATCH_MARGIN = 0.03  # recorded last-epoch accuracy may exceed what the exported model achieves by this
 LOSS_MARGIN, LOSS_SHARE = 0.05, 0.10  # recorded loss may be below the measured one by the larger of these
 
@@ -50,7 +52,21 @@ class Options:
 
 
 def grade(path: Path, assignment: Assignment, options: Options = Options()) -> GradeResult:
-    """Grade the submission at `path`; a bad submission is a failed result, never an exception."""
+    """Grade the submission at `path`; a bad submission is a failed result, never an exception.
+
+    Only the grader's own errors (`GraderError`: configuration, data set, sandbox) raise. Anything
+    else that goes wrong, whatever the submission provoked, gives a failed result of last resort;
+    every result is made safe to encode (text from the sandbox may hold lone surrogates)."""
+    started = time.monotonic()
+    try:
+        return encodable(_grade(path, assignment, options))
+    except GraderError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: result.json is always written
+        return last_resort_result(assignment, path.name, options.lang or assignment.default_lang, exc, started)
+
+
+def _grade(path: Path, assignment: Assignment, options: Options) -> GradeResult:
     started = time.monotonic()
     lang = options.lang or assignment.default_lang
     mnist = ensure_dataset(assignment.dataset, options.data_dir)  # mnist.npz or fashion_mnist.npz: the kernel tells them by name

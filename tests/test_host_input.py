@@ -20,12 +20,16 @@ import jsonschema
 import nbformat
 import pytest
 
+from grader import pipeline
+from grader.cli import main
 from grader.execute import RunSpec
 from grader.evaluate import unsafe_tree
 from grader.i18n import t
 from grader.kernel_client import CappedClient, _well_formed, message_size
-from grader.models import Recording
-from grader.pipeline import read_record
+from grader.last_resort import encodable, last_resort_result
+from grader.models import ExecutionInfo, GradeResult, Metrics, Recording
+from grader.outputs import write_json, write_outputs
+from grader.pipeline import Options, grade, read_record
 from grader.record import RecordError, parse_recording, read_recording
 from grader.sandbox_output import TreeTooLarge, directory_size, grading_folder, remove_tree, walk_tree
 from grader.submission import InvalidSubmission, load_submission
@@ -261,6 +265,56 @@ def test_malformed_messages_are_dropped_not_raised():
     assert not any(_well_formed(m) for m in (None, [], {**message("s", {}), "content": []}, {**message("s", {}), "parent_header": "x"}))
 
 
+# -- results that are always written ----------------------------------------------------------
+
+
+def test_a_result_full_of_surrogates_is_written(tmp_path, callback_assignment):
+    bad = "\udcff\ud800"
+    result = GradeResult(
+        assignment="mnist-callback", submission=f"a{bad}.py", passed=False, score=0, max_score=5, checks=(), metrics=Metrics(),
+        errors=(f"error {bad}",), duration_s=1, execution=ExecutionInfo(status="error", message=bad, traceback=bad),
+        recording=parse_recording({"fits": [], "versions": {"k": "v"}}),
+    )
+    written = write_outputs(result, callback_assignment, tmp_path)
+    data = json.loads((tmp_path / "result.json").read_text(encoding="utf-8"))
+    assert data["errors"] == ["error \ufffd\ufffd"] and len(written) == 2
+    assert encodable(result).execution.message == "\ufffd\ufffd"
+
+
+def test_a_fault_while_grading_gives_a_failed_result(tmp_path, callback_assignment, monkeypatch):
+    def boom(path):
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr(pipeline, "load_submission", boom)
+    (tmp_path / "a.py").write_text("x = 1")
+    result = grade(tmp_path / "a.py", callback_assignment, Options(lang="zh"))
+    assert not result.passed and result.execution.status == "error"
+    assert result.errors == (t("zh", "input.fallback.message", reason="RecursionError: maximum recursion depth exceeded"),)
+    assert [c.id for c in result.checks] == list(callback_assignment.points)
+    assert main(["grade", str(tmp_path / "a.py"), "-a", "mnist-callback", "-o", str(tmp_path / "out")]) == 1
+    jsonschema.validate(json.loads((tmp_path / "out" / "result.json").read_text()), SCHEMA)
+
+
+def test_a_fault_outside_grading_still_writes_result_json(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(pipeline, "grade", lambda *a: 1 / 0)
+    (tmp_path / "a.py").write_text("x = 1")
+    assert main(["grade", str(tmp_path / "a.py"), "-a", "mnist-callback", "-o", str(tmp_path / "out"), "--lang", "en"]) == 3
+    data = json.loads((tmp_path / "out" / "result.json").read_text())
+    jsonschema.validate(data, SCHEMA)
+    assert data["passed"] is False and "ZeroDivisionError" in data["errors"][0]
+    assert "internal error: ZeroDivisionError" in capsys.readouterr().err
+
+
+def test_the_last_resort_needs_only_the_assignment(callback_assignment):
+    class Unprintable(Exception):
+        def __str__(self) -> str:
+            raise ValueError("no")
+
+    result = last_resort_result(callback_assignment, "x\udcff.py", "en", Unprintable())
+    assert result.execution.exception == "Unprintable" and result.submission == "x\ufffd.py"
+    assert result.max_score == sum(callback_assignment.points.values()) and result.score == 0
+
+
 # -- the attacks, graded for real -------------------------------------------------------------
 
 RUNNER = """
@@ -327,6 +381,15 @@ def test_forge_record_huge_int(tmp_path):
     assert_failed(g)
     assert any("record of your training was damaged" in e and "more than 100 digits" in e for e in g.result["errors"])
     assert g.result["recording"]["fits"] == []
+
+
+def test_surrogate_print(tmp_path):
+    g = grade_cli(tmp_path, HOSTILE / "surrogate_print.py", "--lang", "en")
+    assert_failed(g)
+    assert g.execution["status"] == "error" and g.execution["exception"] == "ValueError: \ufffd"
+    printed = [e["printed"] for f in g.result["recording"]["fits"] for e in f["epochs"]]
+    assert printed and "\ufffd" in printed[0]
+    (g.out / "report.html").read_text(encoding="utf-8")
 
 
 def test_deep_model_tree(tmp_path):
