@@ -13,8 +13,9 @@ What is isolated, and how (docs/security.md has the full model):
   the summary and the report say it was unsafe). Where neither isolating mode works, grading is
   refused: untrusted code never runs as root or unisolated by default.
 
-Limits in every mode: wall-clock time (the caller's deadline), memory (a cgroup's memory limit, else
-RLIMIT_DATA sized for TensorFlow), tasks (a cgroup's pids limit and RLIMIT_NPROC), size of each file
+Limits in every mode: wall-clock time (the caller's deadline), memory (a cgroup's memory limit where
+one can be written, and always RLIMIT_DATA sized for TensorFlow as a per-process backstop), CPU
+time (RLIMIT_CPU), tasks (a cgroup's pids limit and RLIMIT_NPROC), size of each file
 written (RLIMIT_FSIZE), no core dumps. `Run.kill()` ends every process of a run: the cgroup, the PID
 namespace, and every process of the sandbox's uid.
 
@@ -250,10 +251,10 @@ class Sandbox:
         text.append(f"uid {self.uid}" if self.uid is not None else ("user namespace" if self.mode == "bwrap" else f"same user as the grader (uid {os.getuid()})"))
         cgroup = next((r.cgroup for r in self.runs if r.cgroup), None)
         offered = cgroup.offered() if cgroup else set()
-        memory = f"memory {self.limits.memory_mb} MiB ({'cgroup' if 'memory' in offered else 'RLIMIT_DATA'})"
+        memory = f"memory {self.limits.memory_mb} MiB ({'cgroup + ' if 'memory' in offered else ''}RLIMIT_DATA {self.limits.data_bytes // MiB} MiB per process)"
         nproc = self.uid is not None or not is_root()  # RLIMIT_NPROC does not bind root
         tasks = f"tasks {self.limits.max_tasks} ({' + '.join(m for m, on in (('cgroup', 'pids' in offered), ('RLIMIT_NPROC', nproc)) if on)})"
-        text += [memory, tasks, f"files ≤ {self.limits.file_mb} MiB, written in all ≤ {self.limits.disk_mb} MiB", f"output ≤ {self.limits.output_chars} characters"]
+        text += [memory, f"CPU time {self.limits.cpu_seconds} s (RLIMIT_CPU)", tasks, f"files ≤ {self.limits.file_mb} MiB, written in all ≤ {self.limits.disk_mb} MiB", f"output ≤ {self.limits.output_chars} characters"]
         return "; ".join(text + self.warnings)
 
     def close(self) -> None:
