@@ -327,7 +327,7 @@ def check_test_accuracy(m: Measured) -> Outcome:
     if accuracy is None:
         reason = m.evaluation.error or m.recording.export_error or "—"
         return False, m.t("test_accuracy.unknown", reason=reason), "—", m.t("no_model_hint")
-    values = {"accuracy": pct(accuracy), "minimum": pct(minimum), "images": f"{images:,}", "test": pct(public)}
+    values = {"accuracy": pct(accuracy), "minimum": pct(minimum), "images": f"{images:,}", "test": pct(public), "public": f"{m.evaluation.test_images:,}"}
     measured = m.t("test_accuracy.measured", **values)
     if public is not None and public - accuracy > REMEMBER_GAP:
         return False, m.t("test_accuracy.remembered", **values), measured, m.t("test_accuracy.hint_remembered")

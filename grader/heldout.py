@@ -1,14 +1,14 @@
-"""The held-out digits: training images the grading kernel never gets, on which the grader measures
-every model (the `test_accuracy` check), and the training sample the grader itself chooses to check
-the record against.
+"""The held-out digits: test images the grading kernel never gets, on which the grader measures every
+model (the `test_accuracy` check), and the training sample the grader itself chooses to check the
+record against.
 
-A fixed, seeded set of `HELDOUT_ROWS` training rows is withheld from each data set. The kernel gets a
-copy of the store in which each withheld row is replaced by a duplicate of another training row of
-the same label: `load_data()` still returns 60,000 real images with the original label counts (the
-shapes students hard-code keep working), only 50,000 of them distinct. The copy and the withheld rows
-are derived once from the verified store, next to it (`split-v1/`), and reused. The evaluation
-process receives its images through its stdin, never as a path (docs/security.md, "The held-out
-digits").
+A fixed, seeded half of each data set's test set (`HELDOUT_ROWS` of its 10,000 images) is withheld.
+The kernel gets a copy of the store in which each withheld test row is replaced by a duplicate of a
+kept test row of the same label: `load_data()` still returns 60,000 training and 10,000 test images
+with the original label counts (the shapes students hard-code keep working); the training set is
+untouched, so training runs as it did. The copy and the withheld rows are derived once from the
+verified store, next to it (`split-v2/`), and reused. The evaluation process receives its images
+through its stdin, never as a path (docs/security.md, "The held-out digits").
 
 This module runs on the host and, for the wire format (`write_arrays`/`read_arrays`), in the
 evaluation process: it imports only the standard library, NumPy and the grader's data-set store.
@@ -30,9 +30,9 @@ import numpy as np
 from grader.dataset_store import _atomic_write, file_digest
 from grader.errors import DatasetError
 
-HELDOUT_ROWS = 10_000  # withheld from the 60,000 training images: as many as the public test set has
+HELDOUT_ROWS = 5_000  # withheld from the 10,000 test images: the other half stays public
 SPLIT_SEED = 20_120_612  # fixed: the same rows are withheld at every grading, so verdicts repeat
-SPLIT_FORMAT = 1  # bump when the split changes: the derived files are rebuilt in a new folder
+SPLIT_FORMAT = 2  # bump when the split changes: the derived files are rebuilt in a new folder
 TRAIN_SAMPLE = 5_000  # training images the grader chooses, to check the recorded accuracy and loss
 MIN_SUBSET = 100  # a prefix the student trained on is sampled only if at least this long
 REMEMBER_GAP = 0.03  # public test accuracy this far above the held-out one: the model remembers images
@@ -58,10 +58,10 @@ def split_rows(labels: np.ndarray, rows: int = HELDOUT_ROWS, seed: int = SPLIT_S
 
 
 def kernel_arrays(arrays: Mapping[str, np.ndarray], withheld: np.ndarray, fill: np.ndarray) -> Arrays:
-    """The store as the kernel gets it: the withheld training rows replaced by duplicates."""
-    x_train, y_train = arrays["x_train"].copy(), arrays["y_train"].copy()
-    x_train[withheld], y_train[withheld] = arrays["x_train"][fill], arrays["y_train"][fill]
-    return {"x_train": x_train, "y_train": y_train, "x_test": arrays["x_test"], "y_test": arrays["y_test"]}
+    """The store as the kernel gets it: the withheld test rows replaced by duplicates."""
+    x_test, y_test = arrays["x_test"].copy(), arrays["y_test"].copy()
+    x_test[withheld], y_test[withheld] = arrays["x_test"][fill], arrays["y_test"][fill]
+    return {"x_train": arrays["x_train"], "y_train": arrays["y_train"], "x_test": x_test, "y_test": y_test}
 
 
 @dataclass(frozen=True)
@@ -69,11 +69,11 @@ class HeldOut:
     """The two files derived from one verified store."""
 
     kernel_store: Path  # what the kernel's `load_data()` reads: no withheld row in it
-    heldout_path: Path  # the withheld rows (`x`, `y`): read by the host only
+    heldout_path: Path  # the withheld test rows (`x`, `y`, and their indices `rows`): read by the host only
 
     def evaluation_arrays(self) -> Arrays:
-        """What the evaluation process gets before any model exists: the held-out rows and the
-        public test set."""
+        """What the evaluation process gets before any model exists: the held-out rows, and the test
+        set as the kernel had it (what the student's own `evaluate(x_test, y_test)` measures)."""
         with np.load(self.heldout_path, allow_pickle=False) as held, np.load(self.kernel_store, allow_pickle=False) as public:
             return {"x_heldout": held["x"], "y_heldout": held["y"], "x_test": public["x_test"], "y_test": public["y_test"]}
 
@@ -84,7 +84,7 @@ class HeldOut:
 
 
 def prepare(store: Path, scratch: Path | None = None) -> HeldOut:
-    """The derived files of the verified `store`, built once in `split-v1/` beside it; where that
+    """The derived files of the verified `store`, built once in `split-v2/` beside it; where that
     folder cannot be written, built in `scratch` (a folder of this grading) instead."""
     problem: OSError | None = None
     for folder in [store.parent, *([scratch] if scratch is not None else [])]:
@@ -106,9 +106,9 @@ def _derived(store: Path, folder: Path) -> HeldOut:
         if not _current(sidecar, store, held):
             with np.load(store, allow_pickle=False) as data:
                 arrays = {k: data[k] for k in ("x_train", "y_train", "x_test", "y_test")}
-            withheld, fill = split_rows(arrays["y_train"], HELDOUT_ROWS)
+            withheld, fill = split_rows(arrays["y_test"], HELDOUT_ROWS)
             _atomic_savez(held.kernel_store, kernel_arrays(arrays, withheld, fill))
-            _atomic_savez(held.heldout_path, {"x": arrays["x_train"][withheld], "y": arrays["y_train"][withheld], "rows": withheld})
+            _atomic_savez(held.heldout_path, {"x": arrays["x_test"][withheld], "y": arrays["y_test"][withheld], "rows": withheld})
             stamp = json.dumps(_stamp(store, held)).encode()
             _atomic_write(sidecar, lambda f: f.write(stamp))
     return held

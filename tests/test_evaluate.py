@@ -86,7 +86,7 @@ def test_evaluation_outlives_the_kernel_run_and_measures_the_handed_over_model(m
         assert not model.exists()  # handed over: moved out of the kernel's reach
         assert evaluation.error is None
         assert evaluation.test_images == 10000 and evaluation.conv_ops == 0 and 0 <= evaluation.test_accuracy <= 1
-        assert evaluation.heldout_images == 10000 and 0 <= evaluation.heldout_accuracy <= 1
+        assert evaluation.heldout_images == 5000 and 0 <= evaluation.heldout_accuracy <= 1
         assert evaluation.train_images == 5000 and evaluation.train_loss is not None and evaluation.train_loss > 0
 
 

@@ -1,5 +1,5 @@
-"""The held-out digits and the grader's own training sample, without a kernel: the split, the
-kernel's copy of the store, the wire to the evaluation, the sample the grader chooses, the loss it
+"""The held-out digits and the grader's own training sample, without a kernel: the split of the test
+set, the kernel's copy of the store, the wire to the evaluation, the sample the grader chooses, the loss it
 computes, and the verdicts on them."""
 
 from __future__ import annotations
@@ -39,10 +39,10 @@ def small_store(path: Path, n_train: int = 600, n_test: int = 100, seed: int = 0
 
 
 def test_the_split_is_fixed_and_keeps_labels_and_shapes():
-    labels = np.random.default_rng(1).integers(0, 10, 60_000).astype(np.uint8)
+    labels = np.random.default_rng(1).integers(0, 10, 10_000).astype(np.uint8)
     withheld, fill = split_rows(labels)
     again, _ = split_rows(labels)
-    assert np.array_equal(withheld, again) and len(withheld) == 10_000 == len(set(withheld.tolist()))
+    assert np.array_equal(withheld, again) and len(withheld) == 5_000 == len(set(withheld.tolist()))
     assert not set(fill.tolist()) & set(withheld.tolist())  # every slot is filled by a row the kernel keeps
     assert np.array_equal(labels[fill], labels[withheld])  # of the same label: the label counts do not change
 
@@ -51,50 +51,52 @@ def test_the_kernel_copy_has_every_shape_and_no_withheld_image():
     rng = np.random.default_rng(2)
     arrays = {"x_train": rng.integers(0, 256, (600, 28, 28), dtype=np.uint8), "y_train": rng.integers(0, 10, 600).astype(np.uint8),
               "x_test": rng.integers(0, 256, (100, 28, 28), dtype=np.uint8), "y_test": rng.integers(0, 10, 100).astype(np.uint8)}
-    withheld, fill = split_rows(arrays["y_train"], rows=100)
+    withheld, fill = split_rows(arrays["y_test"], rows=50)
     public = kernel_arrays(arrays, withheld, fill)
     assert {k: (v.shape, v.dtype) for k, v in public.items()} == {k: (v.shape, v.dtype) for k, v in arrays.items()}
-    kept = {bytes(r) for r in public["x_train"].reshape(600, -1)}
-    assert not any(bytes(arrays["x_train"][i]) in kept for i in withheld)
-    assert np.array_equal(np.bincount(public["y_train"]), np.bincount(arrays["y_train"]))
-    assert np.array_equal(public["x_test"], arrays["x_test"])
+    kept = {bytes(r) for r in public["x_test"].reshape(100, -1)}
+    assert not any(bytes(arrays["x_test"][i]) in kept for i in withheld)
+    assert np.array_equal(np.bincount(public["y_test"]), np.bincount(arrays["y_test"]))
+    assert np.array_equal(public["x_train"], arrays["x_train"])  # training runs as it did
 
 
 def test_prepare_builds_once_beside_the_store_and_rebuilds_when_it_changes(tmp_path, monkeypatch):
-    monkeypatch.setattr(heldout, "HELDOUT_ROWS", 100)
+    monkeypatch.setattr(heldout, "HELDOUT_ROWS", 50)
     store = small_store(tmp_path / "mnist.npz")
     held = prepare(store)
-    assert held.kernel_store == tmp_path / "split-v1" / "mnist.npz"  # the store's name: the kernel tells the data set by it
+    assert held.kernel_store == tmp_path / "split-v2" / "mnist.npz"  # the store's name: the kernel tells the data set by it
     first = held.kernel_store.stat().st_mtime_ns
     assert prepare(store).kernel_store.stat().st_mtime_ns == first  # reused
     with np.load(held.heldout_path) as h, np.load(store) as original:
-        assert np.array_equal(h["x"], original["x_train"][h["rows"]]) and len(h["y"]) == 100
+        assert np.array_equal(h["x"], original["x_test"][h["rows"]]) and len(h["y"]) == 50
     small_store(store, seed=5)  # a store provisioned again
     with np.load(prepare(store).heldout_path) as h, np.load(store) as original:
-        assert np.array_equal(h["x"], original["x_train"][h["rows"]])
+        assert np.array_equal(h["x"], original["x_test"][h["rows"]])
 
 
 def test_prepare_falls_back_to_the_grading_folder_where_the_store_folder_is_read_only(tmp_path, monkeypatch):
-    monkeypatch.setattr(heldout, "HELDOUT_ROWS", 100)
+    monkeypatch.setattr(heldout, "HELDOUT_ROWS", 50)
     store = small_store(tmp_path / "mnist.npz")
     real = heldout._derived
     monkeypatch.setattr(heldout, "_derived", lambda s, folder: real(s, folder) if folder.parent != tmp_path else (_ for _ in ()).throw(PermissionError("read-only")))
     scratch = tmp_path / "grading"
     scratch.mkdir()
-    assert prepare(store, scratch).kernel_store.parent == scratch / "split-v1"
+    assert prepare(store, scratch).kernel_store.parent == scratch / "split-v2"
     with pytest.raises(DatasetError, match="held-out split"):
         prepare(store)
 
 
-def test_the_evaluation_arrays_are_the_withheld_rows_and_the_public_test_set(tmp_path, monkeypatch):
-    monkeypatch.setattr(heldout, "HELDOUT_ROWS", 100)
+def test_the_evaluation_arrays_are_the_withheld_rows_and_the_test_set_the_kernel_had(tmp_path, monkeypatch):
+    monkeypatch.setattr(heldout, "HELDOUT_ROWS", 50)
     store = small_store(tmp_path / "mnist.npz")
-    arrays = prepare(store).evaluation_arrays()
-    with np.load(store) as original:
-        withheld, _ = split_rows(original["y_train"], rows=100)
-        assert np.array_equal(arrays["x_heldout"], original["x_train"][withheld])
-        assert np.array_equal(arrays["y_heldout"], original["y_train"][withheld])
-        assert np.array_equal(arrays["x_test"], original["x_test"])
+    held = prepare(store)
+    arrays = held.evaluation_arrays()
+    with np.load(store) as original, np.load(held.kernel_store) as public:
+        withheld, _ = split_rows(original["y_test"], rows=50)
+        assert np.array_equal(arrays["x_heldout"], original["x_test"][withheld])
+        assert np.array_equal(arrays["y_heldout"], original["y_test"][withheld])
+        assert np.array_equal(arrays["x_test"], public["x_test"]) and not np.array_equal(arrays["x_test"], original["x_test"])
+        assert np.array_equal(held.training()[0], original["x_train"])
 
 
 # -- the wire ----------------------------------------------------------------------------------
@@ -186,20 +188,20 @@ def verdict(assignment, evaluation: Evaluation):
 
 
 def test_test_accuracy_judges_the_held_out_figure(callback_assignment):
-    honest = verdict(callback_assignment, Evaluation(heldout_accuracy=0.981, heldout_images=10000, test_accuracy=0.978, test_images=10000))
-    assert honest.passed and honest.measured == "98.10% on 10,000 held-out images; 97.80% on the public test set (for information)"
-    low = verdict(callback_assignment, Evaluation(heldout_accuracy=0.95, heldout_images=10000, test_accuracy=0.96, test_images=10000))
-    assert not low.passed and low.message == t("en", "checks.test_accuracy.fail", accuracy="95.00%", minimum="97.00%", images="10,000", test="96.00%")
+    honest = verdict(callback_assignment, Evaluation(heldout_accuracy=0.981, heldout_images=5000, test_accuracy=0.978, test_images=10000))
+    assert honest.passed and honest.measured == "98.10% on 5,000 held-out images; 97.80% on 10,000 public test images (for information)"
+    low = verdict(callback_assignment, Evaluation(heldout_accuracy=0.95, heldout_images=5000, test_accuracy=0.96, test_images=10000))
+    assert not low.passed and low.message == "Accuracy on 5,000 held-out images (images your code never had) is 95.00%; at least 97.00% is required."
     unmeasured = verdict(callback_assignment, Evaluation(test_accuracy=0.99, test_images=10000, error="boom"))
     assert not unmeasured.passed and "boom" in unmeasured.message
 
 
 def test_a_model_that_remembers_the_public_test_set_fails_with_one_line_saying_so(callback_assignment):
-    lookup = verdict(callback_assignment, Evaluation(heldout_accuracy=0.965, heldout_images=10000, test_accuracy=1.0, test_images=10000))
+    lookup = verdict(callback_assignment, Evaluation(heldout_accuracy=0.965, heldout_images=5000, test_accuracy=1.0, test_images=10000))
     assert not lookup.passed
-    assert lookup.message == "The model scores 100.00% on the public test images it could see but 96.50% on 10,000 held-out images it never had: it remembers images instead of recognising them."
+    assert lookup.message == "The model scores 100.00% on the public test images it could see but 96.50% on 5,000 held-out images it never had: it remembers images instead of recognising them."
     assert lookup.hint == t("en", "checks.test_accuracy.hint_remembered") and "\n" not in lookup.message
     # above the bound on the held-out images, a public test figure far higher still fails: a lookup is in the model
     fashion = find_assignment("fashion-callback")  # a bound of 80%
-    assert verdict(fashion, Evaluation(heldout_accuracy=0.85, heldout_images=10000, test_accuracy=0.87, test_images=10000)).passed
-    assert not verdict(fashion, Evaluation(heldout_accuracy=0.85, heldout_images=10000, test_accuracy=1.0, test_images=10000)).passed
+    assert verdict(fashion, Evaluation(heldout_accuracy=0.85, heldout_images=5000, test_accuracy=0.87, test_images=10000)).passed
+    assert not verdict(fashion, Evaluation(heldout_accuracy=0.85, heldout_images=5000, test_accuracy=1.0, test_images=10000)).passed

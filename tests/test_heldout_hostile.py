@@ -36,7 +36,7 @@ def attack_on(tmp_path: Path, name: str, assignment_id: str, mode: str, timeout:
 
 def remembered_line(g: Graded) -> str:
     e = g.result.evaluation
-    return t("en", "checks.test_accuracy.remembered", test=f"{e.test_accuracy * 100:.2f}%", accuracy=f"{e.heldout_accuracy * 100:.2f}%", images="10,000")
+    return t("en", "checks.test_accuracy.remembered", test=f"{e.test_accuracy * 100:.2f}%", accuracy=f"{e.heldout_accuracy * 100:.2f}%", images="5,000")
 
 
 @pytest.mark.parametrize("mode", AVAILABLE)
@@ -45,7 +45,7 @@ def test_lookup_public_test_set(tmp_path, mode):
     g = attack_on(tmp_path, "lookup_public_test_set.py", "mnist-cnn", mode)
     e = g.result.evaluation
     assert g.status == "ok", g.result.execution
-    assert e.test_accuracy > 0.999 and e.heldout_accuracy < 0.95 and e.heldout_images == 10000
+    assert e.test_accuracy > 0.999 and e.heldout_accuracy < 0.95 and e.heldout_images == 5000
     check = g.result.check("test_accuracy")
     assert not check.passed and check.message == remembered_line(g)
     assert check.message in g.seen

@@ -52,11 +52,13 @@ def trained() -> bool:
 
 
 def _redirect_datasets(recorder: Recorder, store: str, dataset: str | None = None) -> None:
-    """`load_data()` of the exercise's data set, at every Keras entry point, returns the grader's
-    verified copy, offline; the other data set's `load_data()` says which one to use instead.
+    """`load_data()` of the exercise's data set, at every Keras entry point, returns the kernel's
+    copy of the grader's verified store, offline; the other data set's `load_data()` says which one
+    to use instead.
 
-    `store` is the grader's store file (`mnist.npz` or `fashion_mnist.npz`); `dataset` names what it
-    holds, else its file name tells.
+    `store` is the kernel's copy (`mnist.npz` or `fashion_mnist.npz`, built by `grader.heldout`: the
+    held-out test images are not in it, duplicates of other test images fill their slots, the shapes
+    are the data set's); `dataset` names what it holds, else its file name tells.
     """
     import numpy as np
 
