@@ -35,12 +35,14 @@ THRESHOLD_CHECKS = ("stop_message", "accuracy_threshold", "loss_threshold")
 
 # Every field an assignment file may have, per table: anything else is a mistake, named as such.
 TOP_FIELDS = ("id", "title", "title_zh", "dataset", "default_lang", "timeout_s", "entry", "skeleton_integrity",
-              "training", "limits", "structure", "evaluation", "checks", "authoring")
+              "packages", "training", "limits", "structure", "evaluation", "checks", "authoring")
 TRAINING_FIELDS = ("max_epochs", "metric", "threshold", "stop_messages")
 LIMITS_FIELDS = ("max_conv", "max_pool", "max_dense")
 STRUCTURE_FIELDS = ("model_class", "conv", "pool", "dense")
 EVALUATION_FIELDS = ("min_test_accuracy",)
 AUTHORING_FIELDS = ("reference", "samples", "expected")
+# What the course's notebooks import beyond the standard library: an assignment without `packages`.
+DEFAULT_PACKAGES = ("tensorflow", "keras", "numpy", "matplotlib")
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,7 @@ class Assignment:
     folder: Path
     structure: Structure = Structure()
     authoring: Authoring = Authoring()
+    packages: tuple[str, ...] = DEFAULT_PACKAGES  # top-level modules students may import beyond the standard library
 
     @property
     def skeleton_path(self) -> Path:
@@ -229,6 +232,7 @@ def parse_assignment(data: dict[str, Any], path: Path) -> Assignment:
             samples=af.relpath("samples"),
             expected=af.relpath("expected"),
         ),
+        packages=f.packages("packages"),
     )
     if assignment.entry is not None and not assignment.entry.isidentifier():
         raise ConfigError(path, "entry", "must be the name of a Python function, e.g. train_mnist")
@@ -328,6 +332,23 @@ class _Fields:
         if not value.strip():
             raise self._bad(key, "must be a non-empty path")
         return (self.path.parent / value).resolve() if not Path(value).is_absolute() else Path(value)
+
+    def packages(self, key: str) -> tuple[str, ...]:
+        """Top-level module names, each once; none of the standard library (always importable)."""
+        value = self._get(key, list(DEFAULT_PACKAGES))
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self._bad(key, 'must be a list of module names, e.g. ["tensorflow", "keras", "numpy", "matplotlib"]')
+        for name in value:
+            if not name.isidentifier():
+                raise self._bad(key, f"'{name}' is not a top-level module name (write what students import: 'sklearn', not 'scikit-learn'; 'tensorflow', not 'tensorflow.keras')")
+            if name in sys.stdlib_module_names:
+                raise self._bad(key, f"'{name}' is part of Python's standard library, which students may always import: leave it out")
+        duplicates = sorted({n for n in value if value.count(n) > 1})
+        if duplicates:
+            raise self._bad(key, f"'{duplicates[0]}' is listed twice")
+        if not {"tensorflow", "keras"} & set(value):
+            raise self._bad(key, "must include 'tensorflow' or 'keras': the exercises train Keras models")
+        return tuple(value)
 
     def str_list(self, key: str) -> list[str]:
         value = self._get(key, self._MISSING)

@@ -122,13 +122,29 @@ def execution_message(info: ExecutionInfo, assignment: Assignment, lang: str) ->
     """What went wrong in running the submission, for the student, in `lang`."""
     where = t(lang, "checks.execution.where", cell=info.cell, line=info.line) if info.cell and info.line else t(lang, "checks.execution.where_cell", cell=info.cell) if info.cell else ""
     limit = int(info.timeout_s or assignment.timeout_s)
+    module = missing_module(info)
+    if module:
+        return t(lang, "checks.execution.missing_module", module=module, where=where, packages=", ".join(assignment.packages))
     return t(lang, f"checks.execution.{info.status}", limit=limit, where=where, exception=info.exception or info.message)
+
+
+MISSING_MODULE = re.compile(r"^ModuleNotFoundError: No module named '([A-Za-z_][\w.]{0,199})'")
+
+
+def missing_module(info: ExecutionInfo) -> str | None:
+    """The module a cell failed to import (not installed, or outside the assignment's `packages`:
+    `grader.kernel.environment`), or None."""
+    found = MISSING_MODULE.match(info.exception) if info.status == "error" else None
+    return found.group(1) if found else None
 
 
 def check_execution(m: Measured) -> Outcome:
     info = m.execution
     if info.status == "ok":
         return True, m.t("execution.pass"), m.t("execution.measured_ok"), ""
+    module = missing_module(info)
+    if module:
+        return False, execution_message(info, m.assignment, m.lang), info.exception, m.t("execution.hint_missing_module", module=module)
     return False, execution_message(info, m.assignment, m.lang), info.exception or info.message, m.t(f"execution.hint_{info.status}")
 
 

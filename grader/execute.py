@@ -30,6 +30,7 @@ from grader.execution_verdicts import (
     sandbox_verdict,
     timed_out,
 )
+from grader.figures import FigureCollector
 from grader.kernel_client import CappedClient, GradingKernelManager
 from grader.models import ExecutionInfo
 from grader.processes import session_and_descendants, sigkill
@@ -56,6 +57,7 @@ class RunSpec:
     kernel_prefix: tuple[str, ...] = ()  # a command the kernel runs under, inside the sandbox (e.g. a tracer)
     sandbox: Sandbox | None = None  # None: no isolation at all (the grader's own tests of trusted code)
     ipc_dir: Path | None = None  # where the kernel's unix sockets live (no TCP: the sandbox has no network)
+    packages: tuple[str, ...] | None = None  # what a literal import may name beyond the standard library; None: anything
 
     @property
     def record_path(self) -> Path:
@@ -79,6 +81,7 @@ def build_notebook(student: NotebookNode, spec: RunSpec) -> NotebookNode:
         "mnist_path": str(spec.mnist_path),
         "seed": spec.seed,
         "limits": spec.limits,
+        "packages": list(spec.packages) if spec.packages is not None else None,
     }
     setup = f"from grader.kernel.setup import install as __grader_install\n__grader_install({config!r})\ndel __grader_install"
     cells = [_hidden(setup, "setup")]
@@ -101,7 +104,7 @@ def kernel_env(spec: RunSpec) -> dict[str, str]:
         "LANG": "C.UTF-8",
         "PYTHONHASHSEED": str(spec.seed or 0),
         "TF_CPP_MIN_LOG_LEVEL": "2",
-        "MPLBACKEND": "Agg",
+        "MPLBACKEND": "module://matplotlib_inline.backend_inline",  # as in Jupyter: figures are shown, plt.show() never blocks
         "IPYTHONDIR": str(spec.rundir / "ipython"),
         "MPLCONFIGDIR": str(spec.rundir / "matplotlib"),
         "KERAS_HOME": str(spec.rundir / "keras"),
@@ -126,6 +129,7 @@ class _Progress:
     notebook: NotebookNode
     index: int = 0
     kernel_pid: int | None = None
+    figures: FigureCollector = field(default_factory=FigureCollector)
 
 
 def kill_session(pid: int) -> None:
@@ -164,7 +168,15 @@ async def _execute(student: NotebookNode, spec: RunSpec) -> ExecutionInfo:
     if run:
         info = sandbox_verdict(info, run)
     truncated = client.truncated or sink.total > limit
-    return replace(info, duration_s=round(time.monotonic() - started, 3), output_truncated=truncated, timeout_s=spec.timeout_s, sandbox=sandbox.describe() if sandbox else "")
+    return replace(
+        info,
+        duration_s=round(time.monotonic() - started, 3),
+        output_truncated=truncated,
+        timeout_s=spec.timeout_s,
+        sandbox=sandbox.describe() if sandbox else "",
+        figures=tuple(progress.figures.cells),
+        figures_left_out=progress.figures.left_out,
+    )
 
 
 def _kernel_manager(spec: RunSpec, run: Run | None) -> GradingKernelManager:
@@ -228,6 +240,7 @@ async def _run_cells(client: CappedClient, spec: RunSpec, run: Run | None, sink:
                     break
                 finally:
                     timings[phase] = round(timings.get(phase, 0.0) + time.monotonic() - cell_started, 3)
+                    progress.figures.collect(notebook, index)
             if run and info.status not in ("ok", "stopped"):
                 run.kill()  # before nbclient's shutdown: a kernel that ignores signals is not waited for
     except DeadKernelError:

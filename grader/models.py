@@ -105,6 +105,7 @@ class Recording:
     optimizer_steps: int | None = None  # steps of every Keras optimizer of the session, at export
     train_on_batch: int = 0  # calls of `train_on_batch`
     weight_changes: tuple[WeightChange, ...] = ()  # weights changed outside the recorded epochs
+    data_files: tuple[str, ...] = ()  # paths the submission loaded the data set from, served the kernel's copy
 
     @property
     def all_epochs(self) -> tuple[EpochRecord, ...]:
@@ -131,6 +132,24 @@ class Evaluation:
 
 
 @dataclass(frozen=True)
+class Figure:
+    """An image the notebook displayed: a PNG the grader decoded and checked (`grader.figures`)."""
+
+    png: str  # base64 of the PNG's bytes, as the grader re-encoded them
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
+class FigureCell:
+    """The figures one cell displayed (matplotlib's inline figures, `IPython.display.Image`)."""
+
+    cell: int | None  # 1-based among the submission's code cells; None: the grader's call of the entry function
+    source: str  # the cell's first lines, to show beside its figures
+    figures: tuple[Figure, ...] = ()
+
+
+@dataclass(frozen=True)
 class ExecutionInfo:
     """How running the submission went. A student's exception is data, not a grader error."""
 
@@ -146,6 +165,8 @@ class ExecutionInfo:
     timings: dict[str, float] = field(default_factory=dict)  # seconds per phase: kernel_start, setup, student_cells, finish…
     timeout_s: float | None = None  # the wall-clock limit the run had (the assignment's, or --timeout)
     sandbox: str = ""  # which isolation was in force (grader.sandbox.Sandbox.describe)
+    figures: tuple[FigureCell, ...] = ()  # what the notebook displayed, by cell (capped: grader.figures)
+    figures_left_out: int = 0  # images not kept: over the caps, not a valid PNG, or another format
 
     @property
     def unsafe(self) -> bool:

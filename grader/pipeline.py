@@ -21,6 +21,7 @@ from grader.errors import GraderError
 from grader.evaluate import Evaluator
 from grader.heldout import prepare
 from grader.execute import RunSpec, execute
+from grader.figures import prepare_matplotlib
 from grader.i18n import t
 from grader.integrity import compare
 from grader.last_resort import encodable, last_resort_result
@@ -100,7 +101,9 @@ def _grade(path: Path, assignment: Assignment, options: Options) -> GradeResult:
                 kernel_prefix=options.kernel_prefix,
                 sandbox=sandbox,
                 ipc_dir=sandbox.writable_dir("ipc"),
+                packages=assignment.packages,
             )
+            prepare_matplotlib(spec.rundir / "matplotlib", sandbox.give)  # the kernel's MPLCONFIGDIR (grader.execute.kernel_env)
             # Started first, as a uid of its own: its TensorFlow import overlaps the kernel's run.
             evaluator = Evaluator(held, options.kernel_prefix, sandbox)
             stack.callback(evaluator.close)

@@ -15,6 +15,7 @@ from typing import Iterator
 from grader.assignment import Assignment
 from grader.checks import normalise_message
 from grader.i18n import t
+from grader.kernel.environment import provided
 from grader.models import Finding
 
 CONV_NAMES = {"Conv1D", "Conv2D", "Conv3D", "Convolution2D", "SeparableConv2D", "DepthwiseConv2D", "Conv2DTranspose", "conv2d", "convolution"}
@@ -68,6 +69,7 @@ def precheck(sources: list[str], assignment: Assignment) -> list[Finding]:
     findings += epoch_findings(nodes, constants, assignment)
     findings += layer_findings(nodes, assignment)
     findings += message_findings(nodes, assignment)
+    findings += import_findings(trees, assignment)
     enabled = {*assignment.points, "execution"}  # a rule the assignment does not have is never broken
     return sorted((f for f in findings if f.check in enabled), key=lambda f: (f.cell, f.line))
 
@@ -162,6 +164,23 @@ def message_findings(nodes: list[Located], assignment: Assignment) -> list[Findi
         shown = next((t.strip() for t in texts if t and t.strip()), "")
         cell, call = prints[0]
         findings.append(finding("stop_message", True, "wrong_message", cell, call.lineno, printed=shown[:120]))
+    return findings
+
+
+def import_findings(trees: list[tuple[int, ast.Module]], assignment: Assignment) -> list[Finding]:
+    """Literal imports of a module the exercise does not provide (`grader.kernel.environment`): at
+    a cell's top level certain to fail, elsewhere (a function, a `try`) only suspected."""
+    findings: list[Finding] = []
+    packages = ", ".join(assignment.packages)
+    for cell, tree in trees:
+        top = {id(node) for node in tree.body}
+        for node in ast.walk(tree):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module] if isinstance(node, ast.ImportFrom) and not node.level and node.module else []
+            module = next((n for n in names if not provided(n, assignment.packages)), None)
+            if module is not None:
+                certain = id(node) in top
+                key = "module_not_provided" if certain else "maybe_module_not_provided"
+                findings.append(finding("execution", certain, key, cell, node.lineno, module=module, packages=packages))
     return findings
 
 

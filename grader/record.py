@@ -19,6 +19,7 @@ MAX_RECORD_BYTES = 20 * 1024 * 1024
 MAX_FITS, MAX_EPOCHS, MAX_LAYERS = 1000, 100_000, 5000
 MAX_KEYS = 200  # metrics of one epoch, versions
 MAX_DEPTH = 12  # the record nests six levels deep
+MAX_DATA_FILES = 20  # paths the submission loaded the data set from (grader.kernel.datafiles)
 
 
 class RecordError(HostileInput):
@@ -68,6 +69,7 @@ def parse_recording(data: Any) -> Recording:
         optimizer_steps=_opt_int(root.get("optimizer_steps")),
         train_on_batch=_opt_int(root.get("train_on_batch")) or 0,
         weight_changes=tuple(_weight_change(w) for w in _list(root.get("weight_changes", []), "weight_changes", MAX_FITS)),
+        data_files=tuple(_str(p, 300) for p in _list(root.get("data_files", []), "data_files", MAX_DATA_FILES)),
     )
 
 

@@ -19,6 +19,7 @@ import jinja2
 import grader
 from grader import chart
 from grader.assignment import Assignment
+from grader.figures import MAX_FIGURE_BYTES, MAX_FIGURES, decode_png
 from grader.i18n import LANGS, catalogue
 from grader.models import GradeResult
 from grader.terminal import ANSI, Screen
@@ -139,6 +140,8 @@ def render_report(result: GradeResult, assignment: Assignment | None, lang: str)
         charts=charts(epochs, assignment, t),
         stop=stop_view(epochs, result, assignment),
         model=model_view(result, assignment),
+        figures=figures_view(result),
+        data_files=data_files_view(result, assignment),
     )
 
 
@@ -266,6 +269,39 @@ def stop_view(epochs: list[EpochRow], result: GradeResult, assignment: Assignmen
         shown.append({"row": epochs[i], "lines": lines, "text": text})
     reached = next((e.number for e in epochs if e.reached), None)
     return {"expected": [field(m, 500) for m in expected], "epochs": shown, "reached": reached, "check": result.check("stop_message")}
+
+
+def figures_view(result: GradeResult) -> dict[str, Any] | None:
+    """The images the notebook displayed, by cell, each checked again to be a bounded PNG (a result
+    may have been read back from a file): only those go into the page, as `data:` URIs."""
+    cells, shown, dropped = [], 0, 0
+    for group in result.execution.figures[:MAX_FIGURES]:
+        kept = []
+        for figure in group.figures:
+            checked = decode_png(figure.png) if shown < MAX_FIGURES else None
+            if checked is None:
+                dropped += 1
+                continue
+            kept.append(checked)
+            shown += 1
+        if kept:
+            cells.append({"cell": group.cell if isinstance(group.cell, int) else None, "source": field(group.source, 2000), "figures": kept})
+    left_out = max(0, result.execution.figures_left_out) + dropped
+    if not cells and not left_out:
+        return None
+    return {"cells": cells, "left_out": left_out, "most": MAX_FIGURES, "kb": MAX_FIGURE_BYTES // 1024}
+
+
+DATASET_TITLES = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST"}
+
+
+def data_files_view(result: GradeResult, assignment: Assignment | None) -> dict[str, Any] | None:
+    """The paths the submission loaded the data set from, which got the grader's copy: one line."""
+    paths = result.recording.data_files
+    if not paths:
+        return None
+    dataset = DATASET_TITLES.get(assignment.dataset, assignment.dataset) if assignment else "MNIST"
+    return {"paths": [field(p, 200) for p in paths[:3]], "more": max(0, len(paths) - 3), "dataset": dataset}
 
 
 def model_view(result: GradeResult, assignment: Assignment | None) -> dict[str, Any]:

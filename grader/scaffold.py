@@ -91,6 +91,7 @@ default_lang = "en"                 # en | zh: language of the feedback unless -
 timeout_s = 900                     # wall-clock limit for the whole submission, seconds
 skeleton_integrity = "warn"         # off | warn | enforce: code outside YOUR CODE regions must be kept
 # entry = "train_mnist"             # optional: a function the grader calls if the cells trained nothing
+packages = ["tensorflow", "keras", "numpy", "matplotlib"]  # what students may import beyond the standard library
 
 [training]
 max_epochs = 10                     # every fit's `epochs`, and the epochs run in all, at most this

@@ -7,6 +7,8 @@ elsewhere). `validate` grades them all with the real pipeline:
 
 1. the TOML loads (else a `ConfigError` naming the file and the field);
 2. the skeleton is a notebook whose metadata names the assignment, with `YOUR CODE` regions;
+   each of the assignment's `packages` imports in the grading kernel, in the sandbox (and
+   matplotlib, where listed, shows a figure);
 3. the skeleton as shipped fails;
 4. the reference solution passes every check (the advisory ones too);
 5. each sample meant to fail fails, on the check it names (`early`, else every check it lists as
@@ -189,6 +191,8 @@ def validate(
         problems.append(f"no sample meant to fail: add one to {lay.samples}/ and describe it in {lay.expected} (passed = false)")
     report.add(Step("samples are described", not problems, "; ".join(problems) if problems else f"{len(failing)} meant to fail, {len(sample_list) - len(failing)} meant to pass"), log)
 
+    report.add(packages_step(assignment, data_dir), log)
+
     if assignment.skeleton_path.is_file():
         report.add(grade_step("the skeleton as shipped fails", assignment.skeleton_path, assignment, data_dir, expect_pass=False), log)
 
@@ -238,6 +242,30 @@ def check_skeleton(assignment: Assignment, report: Validation) -> Step:
         return Step("the skeleton is a notebook", False, f"{path}: no '# {START}' region, but skeleton_integrity is '{assignment.integrity}' (set it to \"off\" or mark the regions)")
     detail = f"{len(code)} code cells, {regions} YOUR CODE region(s)" + ("" if named else "; warning: no grader.assignment metadata")
     return Step("the skeleton is a notebook", True, detail)
+
+
+def packages_step(assignment: Assignment, data_dir: Path | None) -> Step:
+    """Each of the assignment's `packages` imports in a grading kernel, sandboxed as a student's is,
+    and matplotlib (where listed) shows its figure: a probe module graded by the real pipeline."""
+    import tempfile
+
+    from grader import pipeline
+
+    title = "the packages import in the sandbox"
+    lines = [f"import {name}" for name in assignment.packages]
+    if "matplotlib" in assignment.packages:
+        lines += ["import matplotlib.pyplot as plt", "plt.plot([0, 1], [0, 1])", "plt.show()"]
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="grader-probe-") as folder:
+        probe = Path(folder) / "packages_probe.py"
+        probe.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        result = pipeline.grade(probe, assignment, pipeline.Options(lang="en", data_dir=data_dir, full=True))
+    seconds = round(time.monotonic() - started, 1)
+    if result.execution.status != "ok":
+        return Step(title, False, result.errors[0] if result.errors else result.execution.message, seconds)
+    if "matplotlib" in assignment.packages and not result.execution.figures:
+        return Step(title, False, "matplotlib imported, but the figure plt.show() displayed did not come back", seconds)
+    return Step(title, True, ", ".join(assignment.packages), seconds)
 
 
 def grade_step(title: str, path: Path, assignment: Assignment, data_dir: Path | None, *, expect_pass: bool, sample: Sample | None = None) -> Step:

@@ -8,6 +8,7 @@ layers of a real Keras model. `build(kind, lang)` gives `(result, assignment)`.
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -18,6 +19,8 @@ from grader.models import (
     EpochRecord,
     Evaluation,
     ExecutionInfo,
+    Figure,
+    FigureCell,
     Finding,
     FitRecord,
     GradeResult,
@@ -35,7 +38,7 @@ VERSIONS = {"tensorflow": "2.21.0", "keras": "3.15.1", "python": "3.11.7"}
 KINDS = (
     "pass", "conv_pass", "loss_pass", "cnn_pass", "skeleton_warn",
     "epoch_limit", "stop_message", "accuracy_threshold", "layer_limit", "model_structure", "test_accuracy",
-    "timeout", "crash", "invalid", "not_run", "hostile",
+    "timeout", "crash", "invalid", "not_run", "hostile", "figures",
 )  # fmt: skip
 FAILING_CHECKS = ("epoch_limit", "stop_message", "accuracy_threshold", "layer_limit", "model_structure", "test_accuracy")
 
@@ -123,6 +126,43 @@ Cell In[4], line 7
 KeyError: 'acc'"""
 
 
+@functools.cache
+def figure(kind: str) -> Figure:
+    """A figure as matplotlib draws it in a student's notebook: the first digits, or the training curve."""
+    import base64
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig = plt.figure(figsize=(6, 3) if kind == "digits" else (5, 3.5), dpi=72)
+    if kind == "digits":
+        for i in range(10):
+            ax = fig.add_subplot(2, 5, i + 1)
+            ax.imshow([[(x * y + i * 7) % 17 for x in range(28)] for y in range(28)], cmap="binary")
+            ax.set_title(str(i))
+            ax.axis("off")
+    else:
+        ax = fig.add_subplot()
+        ax.plot(CALLBACK_ACCS, label="accuracy")
+        ax.plot([1 - a for a in CALLBACK_ACCS], label="loss")
+        ax.set_xlabel("epoch")
+        ax.legend()
+    out = io.BytesIO()
+    fig.savefig(out, format="png")
+    plt.close(fig)
+    width, height = (int(v) for v in fig.get_size_inches() * fig.dpi)
+    return Figure(png=base64.b64encode(out.getvalue()).decode("ascii"), width=width, height=height)
+
+
+FIGURE_SOURCES = (
+    "plt.figure(figsize=(6, 3))\nfor i in range(10):\n    plt.subplot(2, 5, i + 1)\n    plt.imshow(x_train[i], cmap=plt.cm.binary)\n    plt.title(str(y_train[i]))\n    plt.axis('off')\nplt.show()",
+    "plt.plot(history.history['accuracy'], label='accuracy')\nplt.plot(history.history['loss'], label='loss')\nplt.xlabel('epoch')\nplt.legend()\nplt.show()",
+)
+
+
 def recording(*fits: FitRecord, layers: tuple[LayerInfo, ...] = DENSE_MODEL, model_class: str = "Sequential") -> Recording:
     return Recording(fits=fits, layers=layers, model_class=model_class, versions=dict(VERSIONS), device="CPU", seed=0)
 
@@ -188,6 +228,13 @@ def build(kind: str, lang: str) -> tuple[GradeResult, Assignment]:
         rec = replace(rec, fits=fits, layers=(layer(HOSTILE * 1000, HOSTILE, HOSTILE, 1, "conv"),) * 500, model_class=HOSTILE * 100)
         info = ExecutionInfo(status="error", cell=4, line=99, source=huge, exception=HOSTILE * 100_000, traceback=huge, duration_s=10.0)
         submission = HOSTILE * 100 + ".ipynb"
+        bad = (Figure(png=f'" onerror="{HOSTILE}', width=1, height=1), Figure(png=HOSTILE, width=10**9, height=-1))
+        info = replace(info, figures=(FigureCell(cell=2, source=huge, figures=bad * 50),), figures_left_out=10**6)
+        rec = replace(rec, data_files=(HOSTILE * 100,) * 20)
+    elif kind == "figures":  # the course's notebook style: its digits, and its training curve
+        cells = (FigureCell(cell=3, source=FIGURE_SOURCES[0], figures=(figure("digits"),)), FigureCell(cell=9, source=FIGURE_SOURCES[1], figures=(figure("curve"),)))
+        info = replace(info, figures=cells, figures_left_out=2)
+        rec = replace(rec, data_files=("../datasets/mnist.npz",))
     if info.status not in ("ok", "not_run"):  # as the pipeline does: the execution's message in the result's language
         errors = [execution_message(info, assignment, lang)]
     result = assemble(assignment, Path(submission), lang, info, rec, evaluation, integrity, errors, time.monotonic() - 61.0, findings)

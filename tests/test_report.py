@@ -14,6 +14,7 @@ from report_fixtures import FAILING_CHECKS, HOSTILE, KINDS, build
 
 from grader import models, report
 from grader.assignment import KNOWN_CHECKS
+from grader.figures import decode_png
 from grader.i18n import catalogue
 from grader.report import (
     block,
@@ -25,7 +26,8 @@ from grader.report import (
 )
 
 LANGS = ("en", "zh")
-FORBIDDEN_TAGS = {"script", "link", "img", "iframe", "object", "embed", "base", "form", "audio", "video", "source", "image", "use", "foreignobject"}
+FORBIDDEN_TAGS = {"script", "link", "iframe", "object", "embed", "base", "form", "audio", "video", "source", "image", "use", "foreignobject"}
+PNG_URI = "data:image/png;base64,"  # the one kind of URL an <img> may have: a figure the grader checked
 
 
 class Page(HTMLParser):
@@ -35,10 +37,14 @@ class Page(HTMLParser):
         super().__init__()
         self.names: set[str] = set()
         self.urls: list[str] = []
+        self.images: list[str] = []  # the src of each <img>
         self.handlers: list[str] = []
 
     def handle_starttag(self, tag, attrs):
         self.names.add(tag)
+        if tag == "img":
+            self.images += [v or "" for k, v in attrs if k == "src"]
+            attrs = [(k, v) for k, v in attrs if k != "src"]
         self.urls += [v or "" for k, v in attrs if k in ("src", "href", "action", "xlink:href", "data", "poster", "srcset")]
         self.handlers += [k for k, _ in attrs if k.startswith("on")]
 
@@ -73,6 +79,9 @@ def test_every_verdict_renders_one_self_contained_page(pages, kind, lang):
     assert not page.names & FORBIDDEN_TAGS, page.names & FORBIDDEN_TAGS
     assert not page.handlers
     assert all(u.startswith("#") for u in page.urls), page.urls  # in-page links only
+    assert all(src.startswith(PNG_URI) and decode_png(src[len(PNG_URI) :]) for src in page.images)  # figures: checked PNGs, inline
+    assert bool(page.images) == (kind == "figures")
+    assert 'content="default-src \'none\'; style-src \'unsafe-inline\'; img-src data:"' in html  # images only from data: URIs
     assert "@import" not in html and "url(" not in html
     assert "default-src 'none'" in html  # and the browser refuses any request besides
     if kind != "hostile":  # the hostile one contains URLs as (escaped) text

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import nbformat
@@ -14,7 +15,7 @@ from grader import authoring
 from grader.assignment import find_assignment
 from grader.authoring import scaffold, validate
 from grader.cli import main
-from grader.models import CheckResult, Evaluation, ExecutionInfo, Finding, GradeResult, Metrics, Recording
+from grader.models import CheckResult, Evaluation, ExecutionInfo, Figure, FigureCell, Finding, GradeResult, Metrics, Recording
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_authoring import BASE, ROOT, SHIPPED  # noqa: E402 - a valid assignment file, the repository, the shipped ids
@@ -38,6 +39,13 @@ def fake_result(assignment, path: Path, failing: dict[str, str] | None = None, s
     )
 
 
+def probe_result(assignment, path: Path, status: str = "ok", figures: bool = True, error: str = "") -> GradeResult:
+    """What grading the packages probe gives: the packages imported (and a figure came back)."""
+    shown = (FigureCell(cell=1, source="plt.show()", figures=(Figure(png="", width=1, height=1),)),) if figures else ()
+    result = fake_result(assignment, path, {"epoch_limit": "no training"})
+    return replace(result, execution=ExecutionInfo(status=status, figures=shown), errors=(error,) if error else ())  # type: ignore[arg-type]
+
+
 def static(check: str) -> tuple:
     return (Finding(check=check, certain=True, key="k", cell=1, line=1, message=f"certain {check}"),)
 
@@ -56,6 +64,7 @@ def fake_grader(monkeypatch):
         "solution.ipynb": lambda a, p: fake_result(a, p),
         "epochs_over.ipynb": lambda a, p: fake_result(a, p, {c: "x" for c in a.points if c not in ("skeleton_integrity",)}, "not_run", findings=static("epoch_limit")),
         "no_callback.ipynb": lambda a, p: fake_result(a, p, {c: "x" for c in a.points if c not in ("skeleton_integrity",)}, "not_run", findings=static("stop_message")),
+        "packages_probe.py": probe_result,
     }
     graded: list[str] = []
 
@@ -75,7 +84,7 @@ def test_a_sound_assignment_validates(scaffolded, fake_grader):
     lines: list[str] = []
     report = validate(scaffolded, log=lines.append)
     assert report.sound, lines
-    assert fake_grader[1] == ["skeleton.ipynb", "solution.ipynb", "epochs_over.ipynb", "no_callback.ipynb"]
+    assert fake_grader[1] == ["packages_probe.py", "skeleton.ipynb", "solution.ipynb", "epochs_over.ipynb", "no_callback.ipynb"]
     assert lines[0].startswith("validate ex (") and lines[-1].startswith("ex: sound")
     assert steps(report)["sample epochs_over fails on epoch_limit"][1].endswith("(early verdict)")
 
@@ -161,9 +170,21 @@ def test_quick_grades_no_reference_and_no_full_training(scaffolded, fake_grader)
     expected.write_text(text.replace("checks = { epoch_limit = true, stop_message = false", "checks = { epoch_limit = true, stop_message = false"), encoding="utf-8")
     lines: list[str] = []
     report = validate(scaffolded, quick=True, log=lines.append)
-    assert report.sound and fake_grader[1] == ["skeleton.ipynb", "epochs_over.ipynb"]
+    assert report.sound and fake_grader[1] == ["packages_probe.py", "skeleton.ipynb", "epochs_over.ipynb"]
     assert any("– the reference solution passes: skipped" in line for line in lines)
     assert any("– sample no_callback" in line and "--quick" in line for line in lines)
+
+
+def test_the_packages_must_import_in_the_sandbox(scaffolded, fake_grader):
+    report = validate(scaffolded, log=lambda _: None)
+    assert steps(report)["the packages import in the sandbox"] == (True, "tensorflow, keras, numpy, matplotlib")
+    message = "Your code imports sklearn (cell 1, line 5), which this exercise does not provide; …"
+    fake_grader[0]["packages_probe.py"] = lambda a, p: probe_result(a, p, status="error", error=message)
+    report = validate(scaffolded, log=lambda _: None)
+    assert steps(report)["the packages import in the sandbox"] == (False, message) and not report.sound
+    fake_grader[0]["packages_probe.py"] = lambda a, p: probe_result(a, p, figures=False)
+    ok, detail = steps(validate(scaffolded, log=lambda _: None))["the packages import in the sandbox"]
+    assert not ok and "did not come back" in detail
 
 
 def test_cli_validate_exit_codes(scaffolded, fake_grader, capsys):

@@ -32,6 +32,11 @@ def install(config: dict[str, Any]) -> None:
     if seed is not None:
         keras.utils.set_random_seed(seed)
     _redirect_datasets(recorder, config["mnist_path"], config.get("dataset"))
+    _serve_data_files(recorder, config["mnist_path"], config.get("dataset"))
+    if config.get("packages") is not None:
+        from grader.kernel.environment import install as exercise_environment
+
+        exercise_environment(config["packages"])  # a literal import outside them: ModuleNotFoundError; pip install: offline
     _patch_progbar(recorder)
     recorder.install()  # fit, train_on_batch, optimizers and variables (grader.kernel.provenance)
     _tee(recorder, "stdout")
@@ -66,7 +71,9 @@ def _redirect_datasets(recorder: Recorder, store: str, dataset: str | None = Non
 
     served = dataset or store_dataset(store)
 
-    def load_data(path: str = "mnist.npz") -> Any:  # the student's `path=` (MNIST) is accepted and ignored
+    def load_data(path: str = "mnist.npz") -> Any:  # the student's `path=` (MNIST) is accepted, noted and ignored
+        if path != "mnist.npz" and isinstance(path, (str, os.PathLike)):
+            _note(recorder, os.fsdecode(path))
         with np.load(store, allow_pickle=False) as data:
             arrays = {k: data[k].copy() for k in ("x_train", "y_train", "x_test", "y_test")}
         recorder.raw_x_train = arrays["x_train"].copy()
@@ -87,6 +94,29 @@ def _redirect_datasets(recorder: Recorder, store: str, dataset: str | None = Non
 
 
 _TITLES = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST"}
+
+
+def _serve_data_files(recorder: Recorder, store: str, dataset: str | None) -> None:
+    """The data set's usual file names, in whatever folder the student names, are the kernel's copy
+    (`grader.kernel.datafiles`); the paths named are noted in the record for the report."""
+    import numpy as np
+
+    from grader.datasets import store_dataset
+    from grader.kernel import datafiles
+
+    def loaded() -> None:
+        if recorder.raw_x_train is None:  # what infers how the student preprocessed the images
+            with np.load(store, allow_pickle=False) as data:
+                recorder.raw_x_train = data["x_train"].copy()
+
+    noted: list[str] = recorder.extra.setdefault("data_files", [])
+    datafiles.install(datafiles.DataFiles(store, dataset or store_dataset(store), noted, loaded))
+
+
+def _note(recorder: Recorder, path: str) -> None:
+    noted = recorder.extra.setdefault("data_files", [])
+    if path[:300] not in noted and len(noted) < 20:
+        noted.append(path[:300])
 
 
 def _dataset_modules(name: str) -> list[Any]:
