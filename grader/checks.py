@@ -118,14 +118,15 @@ def metrics_of(recording: Recording, evaluation: Evaluation) -> Metrics:
     )
 
 
-def execution_message(info: ExecutionInfo, assignment: Assignment, lang: str) -> str:
-    """What went wrong in running the submission, for the student, in `lang`."""
+def execution_message(info: ExecutionInfo, assignment: Assignment, lang: str, reason: str | None = None) -> str:
+    """What went wrong in running the submission, for the student, in `lang`; `reason`: why the
+    grader stopped the run, in `lang` (`stop_reason`)."""
     where = t(lang, "checks.execution.where", cell=info.cell, line=info.line) if info.cell and info.line else t(lang, "checks.execution.where_cell", cell=info.cell) if info.cell else ""
     limit = int(info.timeout_s or assignment.timeout_s)
     module = missing_module(info)
     if module:
         return t(lang, "checks.execution.missing_module", module=module, where=where, packages=", ".join(assignment.packages))
-    return t(lang, f"checks.execution.{info.status}", limit=limit, where=where, exception=info.exception or info.message)
+    return t(lang, f"checks.execution.{info.status}", limit=limit, where=where, exception=reason or info.exception or info.message)
 
 
 MISSING_MODULE = re.compile(r"^ModuleNotFoundError: No module named '([A-Za-z_][\w.]{0,199})'")
@@ -138,10 +139,24 @@ def missing_module(info: ExecutionInfo) -> str | None:
     return found.group(1) if found else None
 
 
+def stop_reason(m: Measured) -> str:
+    """Why the grader stopped the run early, in the report's language: the failure of the check
+    whose rule was broken, judged on what the record holds (the kernel's own words otherwise)."""
+    check = m.recording.stopped_by
+    if check in CHECKS and check in m.assignment.points and check != "execution":
+        passed, message, _, _ = CHECKS[check](m)
+        if not passed:
+            return message.rstrip(".。")
+    return m.execution.message
+
+
 def check_execution(m: Measured) -> Outcome:
     info = m.execution
     if info.status == "ok":
         return True, m.t("execution.pass"), m.t("execution.measured_ok"), ""
+    if info.status == "stopped":
+        reason = stop_reason(m)
+        return False, execution_message(info, m.assignment, m.lang, reason), reason, m.t("execution.hint_stopped")
     module = missing_module(info)
     if module:
         return False, execution_message(info, m.assignment, m.lang), info.exception, m.t("execution.hint_missing_module", module=module)
@@ -412,7 +427,7 @@ def outcome(check_id: str, m: Measured) -> Outcome:
     if status == "not_run":
         return static_verdict(check_id, m)
     if status == "stopped" and check_id not in (m.recording.stopped_by, "skeleton_integrity", "execution"):
-        return False, m.t("not_evaluated_stopped", reason=m.execution.message), "—", ""
+        return False, m.t("not_evaluated_stopped", reason=stop_reason(m)), "—", ""
     if status == "record_mismatch" and check_id in RECORD_BASED:
         return False, execution_message(m.execution, m.assignment, m.lang), m.execution.exception, m.t("execution.hint_record_mismatch")
     return CHECKS[check_id](m)

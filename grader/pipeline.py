@@ -15,7 +15,7 @@ import nbformat
 
 from grader import __version__
 from grader.assignment import Assignment
-from grader.checks import Measured, execution_message, metrics_of, run_checks
+from grader.checks import Measured, execution_message, metrics_of, run_checks, stop_reason
 from grader.datasets import ensure_dataset
 from grader.errors import GraderError
 from grader.evaluate import Evaluator
@@ -108,7 +108,7 @@ def _grade(path: Path, assignment: Assignment, options: Options) -> GradeResult:
             evaluator = Evaluator(held, options.kernel_prefix, sandbox)
             stack.callback(evaluator.close)
             info = execute(submission.notebook, spec)  # returns when no process of the submission is left
-            errors = [execution_message(info, assignment, lang)] if info.status != "ok" else []
+            errors = [execution_message(info, assignment, lang)] if info.status not in ("ok", "stopped") else []  # stopped: assemble() says why
             recording, record_error = read_record(spec, lang)
             errors += [record_error] if record_error else []
             evaluation = Evaluation()
@@ -184,6 +184,8 @@ def assemble(
 ) -> GradeResult:
     measured = Measured(assignment, recording, evaluation, info, integrity, lang, findings)
     checks = run_checks(measured)
+    if info.status == "stopped":  # why, judged on the record, in the report's language
+        errors = [execution_message(info, assignment, lang, stop_reason(measured)), *errors]
     return GradeResult(
         assignment=assignment.id,
         submission=path.name,

@@ -232,12 +232,15 @@ class Recorder:
         from grader.kernel.census import describe_layers
 
         try:
-            kinds = [row["kind"] for row in describe_layers(model)]
+            rows = describe_layers(model)
         except Exception:  # noqa: BLE001 - counting is the evaluation's job; this is only a shortcut
             return
+        kinds = [row["kind"] for row in rows]
         for kind, key in (("conv", "max_conv"), ("pool", "max_pool")):
             allowed = self.limits.get(key)
             if allowed is not None and kinds.count(kind) > allowed:
+                # the layers as counted go in the record: layer_limit is judged on them, in the report's language
+                self.extra["layers"], self.extra["model_class"] = rows, type(model).__name__
                 self.stop("layer_limit", f"the model has {kinds.count(kind)} {kind} layers; at most {allowed} allowed")
 
     def stop(self, check: str, reason: str) -> None:
