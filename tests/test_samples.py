@@ -54,6 +54,10 @@ def test_sample_gets_its_expected_verdict(assignment, stem, spec, mnist_store):
     for check_id, expected in spec.get("checks", {}).items():
         assert outcome[check_id] == expected, f"{check_id}: expected {'pass' if expected else 'fail'}; {detail.get(check_id, 'passed')}"
     assert result.passed == spec["passed"], detail
+    if "figures" in spec:
+        assert [c.cell for c in result.execution.figures] == spec["figures"] and result.execution.figures_left_out == 0
+    if "data_files" in spec:
+        assert list(result.recording.data_files) == spec["data_files"]
 
 
 @pytest.mark.parametrize(("assignment", "stem", "spec"), [c for c in cases() if not c.values[2]["passed"] and c.values[2].get("early")])
