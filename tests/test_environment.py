@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import base64
+import json
 import struct
 import subprocess
 import sys
@@ -358,6 +359,13 @@ def test_figures_round_trip_through_result_json(callback_assignment):
     again = GradeResult.from_dict(result.to_dict())
     assert again.execution.figures == result.execution.figures and again.execution.figures_left_out == 2
     assert again.recording.data_files == ("a/mnist.npz",)
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = json.loads((Path(__file__).resolve().parent.parent / "grader" / "schema" / "result.schema.json").read_text(encoding="utf-8"))
+    jsonschema.validate(json.loads(json.dumps(result.to_dict())), schema)
+    broken = json.loads(json.dumps(result.to_dict()))
+    broken["execution"]["figures"][0]["figures"][0]["width"] = "wide"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, schema)
 
 
 def test_the_record_keeps_a_bounded_list_of_data_files():
