@@ -21,6 +21,7 @@ import shutil
 import struct
 import subprocess
 import sys
+import tempfile
 import zlib
 from pathlib import Path
 from typing import Any, Callable
@@ -132,12 +133,16 @@ def prepare_matplotlib(config_dir: Path, owner: Callable[[Path], None] = lambda 
     if importlib.util.find_spec("matplotlib") is None:
         return
     cache = font_cache_dir()
-    if not any(cache.glob("fontlist-*.json")):
-        cache.mkdir(parents=True, exist_ok=True)
-        env = {"MPLCONFIGDIR": str(cache), "HOME": str(cache), "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "MPLBACKEND": "Agg"}
-        with contextlib.suppress(OSError, subprocess.SubprocessError):  # without it, the kernel builds its own
-            subprocess.run([sys.executable, "-I", "-c", "import matplotlib.font_manager"], env=env, cwd=cache, capture_output=True, timeout=300, check=False)
+    with contextlib.suppress(OSError, subprocess.SubprocessError):  # without it, the kernel builds its own
+        if not any(cache.glob("fontlist-*.json")):
+            cache.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryDirectory(dir=cache.parent, prefix=".matplotlib-") as building:  # moved in whole: a reader never sees half
+                env = {"MPLCONFIGDIR": building, "HOME": building, "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "MPLBACKEND": "Agg"}
+                subprocess.run([sys.executable, "-I", "-c", "import matplotlib.font_manager"], env=env, cwd=building, capture_output=True, timeout=300, check=False)
+                for built in Path(building).glob("fontlist-*.json"):
+                    os.replace(built, cache / built.name)
     config_dir.mkdir(parents=True, exist_ok=True)
-    for found in cache.glob("fontlist-*.json"):
-        shutil.copyfile(found, config_dir / found.name)
+    with contextlib.suppress(OSError):
+        for found in cache.glob("fontlist-*.json"):
+            shutil.copyfile(found, config_dir / found.name)
     owner(config_dir)

@@ -281,9 +281,9 @@ def test_no_loss_recorded_is_explained(fashion):
 
 def test_a_test_accuracy_only_assignment(cnn):
     rec = recording((5, epochs((0.95, 0.985, 0.989, 0.991, 0.993))))  # no callback, no message: fine here
-    assert failing(cnn, rec, evaluation=Evaluation(heldout_accuracy=0.9906, heldout_images=10000, test_accuracy=0.9906, test_images=10000)) == set()
-    assert failing(cnn, rec, evaluation=Evaluation(heldout_accuracy=0.9899, heldout_images=10000, test_accuracy=0.9899, test_images=10000)) == {"test_accuracy"}
-    assert verdicts(cnn, rec)["test_accuracy"].required == "The grader measures the final model on held-out test images (test images your code never received): at least 99.00%."
+    assert failing(cnn, rec, evaluation=Evaluation(heldout_accuracy=0.9886, heldout_images=10000, test_accuracy=0.9886, test_images=10000)) == set()
+    assert failing(cnn, rec, evaluation=Evaluation(heldout_accuracy=0.9879, heldout_images=10000, test_accuracy=0.9879, test_images=10000)) == {"test_accuracy"}
+    assert verdicts(cnn, rec)["test_accuracy"].required == "The grader measures the final model on held-out test images (test images your code never received): at least 98.80%."
 
 
 LENET_LAYERS = [

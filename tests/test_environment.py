@@ -383,3 +383,12 @@ def test_the_kernel_modules_import_only_what_the_sandbox_allows():
         imported = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
         imported |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
         assert imported <= {*sys.stdlib_module_names, "numpy", "keras", "IPython", "grader"}, imported
+
+
+def test_an_unwritable_font_cache_only_costs_the_kernel_its_own(tmp_path, monkeypatch):
+    pytest.importorskip("matplotlib")
+    (tmp_path / "cache").write_text("a file where the cache folder would be", encoding="utf-8")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    given: list[Path] = []
+    prepare_matplotlib(tmp_path / "run" / "matplotlib", given.append)
+    assert given == [tmp_path / "run" / "matplotlib"] and not list((tmp_path / "run" / "matplotlib").iterdir())
