@@ -125,7 +125,8 @@ def execution_message(info: ExecutionInfo, assignment: Assignment, lang: str, re
     limit = int(info.timeout_s or assignment.timeout_s)
     module = missing_module(info)
     if module:
-        return t(lang, "checks.execution.missing_module", module=module, where=where, packages=", ".join(assignment.packages))
+        key = "missing_module_provided" if module.split(".")[0] in assignment.packages else "missing_module"  # the grader's machine lacks it
+        return t(lang, f"checks.execution.{key}", module=module, where=where, packages=", ".join(assignment.packages))
     return t(lang, f"checks.execution.{info.status}", limit=limit, where=where, exception=reason or info.exception or info.message)
 
 
@@ -159,7 +160,8 @@ def check_execution(m: Measured) -> Outcome:
         return False, execution_message(info, m.assignment, m.lang, reason), reason, m.t("execution.hint_stopped")
     module = missing_module(info)
     if module:
-        return False, execution_message(info, m.assignment, m.lang), info.exception, m.t("execution.hint_missing_module", module=module)
+        key = "hint_missing_module_provided" if module.split(".")[0] in m.assignment.packages else "hint_missing_module"
+        return False, execution_message(info, m.assignment, m.lang), info.exception, m.t(f"execution.{key}", module=module)
     return False, execution_message(info, m.assignment, m.lang), info.exception or info.message, m.t(f"execution.hint_{info.status}")
 
 

@@ -250,6 +250,7 @@ def packages_step(assignment: Assignment, data_dir: Path | None) -> Step:
     import tempfile
 
     from grader import pipeline
+    from grader.checks import missing_module
 
     title = "the packages import in the sandbox"
     lines = [f"import {name}" for name in assignment.packages]
@@ -261,6 +262,9 @@ def packages_step(assignment: Assignment, data_dir: Path | None) -> Step:
         probe.write_text("\n".join(lines) + "\n", encoding="utf-8")
         result = pipeline.grade(probe, assignment, pipeline.Options(lang="en", data_dir=data_dir, full=True))
     seconds = round(time.monotonic() - started, 1)
+    module = missing_module(result.execution)
+    if module:
+        return Step(title, False, f"{module} is listed in packages but does not import in the sandbox: install it in the grader's Python (pip install ...)", seconds)
     if result.execution.status != "ok":
         return Step(title, False, result.errors[0] if result.errors else result.execution.message, seconds)
     if "matplotlib" in assignment.packages and not result.execution.figures:

@@ -312,6 +312,12 @@ def test_a_missing_module_is_named_with_what_the_exercise_provides(callback_assi
     checks = run_checks(Measured(callback_assignment, Recording(), Evaluation(), info, lang="en"))
     execution = next(c for c in checks if c.id == "execution")
     assert not execution.passed and "Remove the import of seaborn" in execution.hint
+    lacking = replace(info, exception="ModuleNotFoundError: No module named 'matplotlib.pyplot'")  # listed, but not installed
+    assert execution_message(lacking, callback_assignment, "en") == (
+        "Your code imports matplotlib.pyplot (cell 2, line 3), which this exercise provides but the grading machine does not have: this is not your fault, tell your instructor."
+    )
+    hint = next(c for c in run_checks(Measured(callback_assignment, Recording(), Evaluation(), lacking, lang="en")) if c.id == "execution").hint
+    assert hint.startswith("Nothing in your code to change for it: the grading machine needs matplotlib.pyplot installed")
     other = replace(info, exception="ModuleNotFoundError: No module named 'x'; 'y' is not a package and more")
     assert execution_message(other, callback_assignment, "en").startswith("Your code imports x ")
     assert "raised an exception" in execution_message(replace(info, exception="ImportError: cannot import name 'z'"), callback_assignment, "en")

@@ -178,10 +178,16 @@ def test_quick_grades_no_reference_and_no_full_training(scaffolded, fake_grader)
 def test_the_packages_must_import_in_the_sandbox(scaffolded, fake_grader):
     report = validate(scaffolded, log=lambda _: None)
     assert steps(report)["the packages import in the sandbox"] == (True, "tensorflow, keras, numpy, matplotlib")
-    message = "Your code imports sklearn (cell 1, line 5), which this exercise does not provide; …"
-    fake_grader[0]["packages_probe.py"] = lambda a, p: probe_result(a, p, status="error", error=message)
+    def lacking(a, p):
+        result = probe_result(a, p, status="error", error="Your code imports sklearn (cell 1, line 5), …")
+        return replace(result, execution=replace(result.execution, exception="ModuleNotFoundError: No module named 'sklearn'"))
+
+    fake_grader[0]["packages_probe.py"] = lacking
     report = validate(scaffolded, log=lambda _: None)
-    assert steps(report)["the packages import in the sandbox"] == (False, message) and not report.sound
+    ok, detail = steps(report)["the packages import in the sandbox"]
+    assert not ok and not report.sound and detail.startswith("sklearn is listed in packages but does not import in the sandbox")
+    fake_grader[0]["packages_probe.py"] = lambda a, p: probe_result(a, p, status="timeout", error="Your code did not finish within the time limit")
+    assert steps(validate(scaffolded, log=lambda _: None))["the packages import in the sandbox"] == (False, "Your code did not finish within the time limit")
     fake_grader[0]["packages_probe.py"] = lambda a, p: probe_result(a, p, figures=False)
     ok, detail = steps(validate(scaffolded, log=lambda _: None))["the packages import in the sandbox"]
     assert not ok and "did not come back" in detail
