@@ -6,8 +6,9 @@
 * `drop` (inside the namespaces): with `--root PLAN --staging DIR [--chdir DIR]` it first builds the
   plan's root file system (`grader.sandbox_root`, the `unshare` mode); then rlimits
   (`--rlimit NAME=VALUE`), a new session, the unprivileged uid (`--uid UID`, with no capabilities),
-  `no_new_privs`, death with the parent; with `--init` it stays as the parent that reaps orphans
-  and, when the command exits, kills every process left.
+  `no_new_privs`, the seccomp filter (`grader.sandbox_seccomp`: no kernel keyrings), death with the
+  parent; with `--init` it stays as the parent that reaps orphans and, when the command exits,
+  kills every process left.
 
 It runs as a fresh, isolated interpreter, so it imports the standard library only.
 """
@@ -23,6 +24,7 @@ import time
 
 from grader.processes import session_and_descendants, sigkill, visible_pids
 from grader.sandbox_root import decode, enter_root
+from grader.sandbox_seccomp import install as install_seccomp
 
 MODULE = "grader.sandbox_launcher"
 PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS, PR_CAPBSET_DROP, PR_SET_CHILD_SUBREAPER = 1, 38, 24, 36
@@ -104,6 +106,7 @@ def _drop(args: list[str], command: list[str]) -> None:
         os.setresgid(uid, uid, uid)
         os.setresuid(uid, uid, uid)
     _prctl(PR_SET_NO_NEW_PRIVS, 1)
+    install_seccomp()  # the keyrings, which no namespace isolates: the grader's session keys among them
     _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     if init:
         _supervise(command)

@@ -1,0 +1,96 @@
+"""A white-box red team's attacks on the rebuilt sandbox, in every isolating mode this machine
+offers. Each asserts the verdict and what the host saw afterwards.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import platform
+import sys
+import threading
+import uuid
+from pathlib import Path
+
+import pytest
+
+from grader import sandbox_seccomp as seccomp
+
+sys.path.insert(0, str(Path(__file__).parent))
+from test_sandbox_hostile import attack, assert_contained, isolating  # noqa: E402
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the sandbox is Linux's")
+
+
+# -- the kernel's keyrings --------------------------------------------------------------------
+
+
+def run_filter(program: list[tuple[int, int, int, int]], arch: int, nr: int) -> int:
+    """What the classic BPF `program` returns for a system call `nr` of architecture `arch`."""
+    data = {seccomp.NR: nr, seccomp.ARCH: arch}
+    pc, acc = 0, 0
+    while True:
+        code, jt, jf, k = program[pc]
+        if code == seccomp.LD_W_ABS:
+            acc = data[k]
+        elif code == seccomp.AND_K:
+            acc &= k
+        elif code == seccomp.JEQ_K:
+            pc += jt if acc == k else jf
+        elif code == seccomp.RET_K:
+            return k
+        else:
+            raise AssertionError(f"unexpected instruction {code:#x}")
+        pc += 1
+
+
+@pytest.mark.parametrize("machine", sorted(seccomp.DENIED))
+def test_the_filter_refuses_the_keyring_calls_of_every_abi_and_nothing_else(machine):
+    program = seccomp.filter_program(machine)
+    assert program is not None and len(program) < 256
+    refused = seccomp.RET_ERRNO | seccomp.ENOSYS
+    for arch, numbers, mask in seccomp.DENIED[machine]:
+        for nr in numbers:
+            assert run_filter(program, arch, nr) == refused
+            if mask:  # x32: the same numbers with the x32 bit
+                assert run_filter(program, arch, nr | seccomp.X32_BIT) == refused
+        for nr in (0, 1, 2, 3, 9, 56, 57, 59, 60, 231, min(numbers) - 1, max(numbers) + 1):
+            assert run_filter(program, arch, nr) == seccomp.RET_ALLOW
+    assert run_filter(program, 0x12345678, 0) == refused  # an architecture not listed: nothing at all
+    assert seccomp.filter_program("vax") is None
+
+
+def keyctl(*args: object) -> int:
+    libc = ctypes.CDLL(None, use_errno=True)
+    number = seccomp.DENIED[platform.machine()][0][1][2]
+    return int(libc.syscall(ctypes.c_long(number), *[ctypes.c_long(a) if isinstance(a, int) else a for a in args]))
+
+
+def add_key(description: bytes, payload: bytes, keyring: int) -> int:
+    libc = ctypes.CDLL(None, use_errno=True)
+    number = seccomp.DENIED[platform.machine()][0][1][0]
+    return int(libc.syscall(ctypes.c_long(number), b"user", description, payload, ctypes.c_size_t(len(payload)), ctypes.c_long(keyring)))
+
+
+@pytest.mark.skipif(platform.machine() not in seccomp.DENIED, reason="no keyring numbers for this machine")
+@isolating
+def test_read_session_keyring(tmp_path, mode):
+    """The grader's session keyring (root's, where the grader is root) was the kernel's too: it read
+    the keys in it, and a key it added to its uid's keyring stayed in the kernel after grading."""
+    secret, marker = f"CANARY-{uuid.uuid4().hex}", f"grader-key-{uuid.uuid4().hex[:12]}"
+    graded = {}
+
+    def grade_with_a_session_key() -> None:  # keyrings are per thread: the test's own stays as it is
+        assert keyctl(1, None) > 0  # KEYCTL_JOIN_SESSION_KEYRING: a fresh, anonymous one
+        assert add_key(b"canary", secret.encode(), -3) > 0
+        numbers = seccomp.DENIED[platform.machine()][0][1]
+        graded["g"] = attack(tmp_path, "read_session_keyring.py", mode=mode, report=True, MARKER=marker, ADD_KEY=numbers[0], KEYCTL=numbers[2])
+
+    thread = threading.Thread(target=grade_with_a_session_key)
+    thread.start()
+    thread.join()
+    g = graded["g"]
+    assert g.status == "error" and g.result.execution.exception == "RuntimeError: keys [], left False", g.result.execution
+    assert secret not in g.seen
+    key_users = Path("/proc/key-users").read_text()
+    assert g.uid is None or not any(line.split(":")[0].strip() == str(g.uid) for line in key_users.splitlines())
+    assert_contained(g)
