@@ -16,8 +16,9 @@ What is isolated, and how (docs/security.md has the full model):
 Limits in every mode: wall-clock time (the caller's deadline), memory (a cgroup's memory limit where
 one can be written, and always RLIMIT_DATA sized for TensorFlow as a per-process backstop), CPU
 time (RLIMIT_CPU), tasks (a cgroup's pids limit and RLIMIT_NPROC), size of each file
-written (RLIMIT_FSIZE), no core dumps. `Run.kill()` ends every process of a run: the cgroup, the PID
-namespace, and every process of the sandbox's uid.
+written (RLIMIT_FSIZE), no core dumps, everything written (as root in the isolating modes, the
+folders shared with the host are a tmpfs of the disk limit mounted for the grading). `Run.kill()`
+ends every process of a run: the cgroup, the PID namespace, and every process of the sandbox's uid.
 
 This module holds `Sandbox` and `Run`; the parts are `sandbox_limits` (Limits), `sandbox_modes`
 (modes, what this machine offers), `cgroups`, `bubblewrap` (its command line), `processes`
@@ -27,6 +28,7 @@ This module holds `Sandbox` and `Run`; the parts are `sandbox_limits` (Limits), 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import time
@@ -59,6 +61,7 @@ from grader.sandbox_modes import (
     unshare_path,
 )
 from grader.sandbox_output import remove_files_of
+from grader.sandbox_root import detach, mount_tmpfs
 
 __all__ = ["Limits", "Run", "Sandbox", "SandboxError"]
 
@@ -68,6 +71,8 @@ ISOLATION = {
     "none": "UNSAFE, no sandbox (--sandbox none): network, file system and processes NOT isolated; limits only",
 }
 UNSAFE = ISOLATION["none"].split(",")[0]  # how every output names the unsafe mode
+SHARED_SLACK = 64 * MiB  # the shared folders' tmpfs holds this much past the disk limit: the verdict can name it
+SHARED_INODES = 200_000  # files and folders on it, at most (as many as the disk watcher walks)
 
 
 @dataclass
@@ -87,8 +92,11 @@ class Run:
         self.pid = pid
 
     def kill(self) -> None:
-        """SIGKILL every process of this run; returns when none is left (or after 5 s of trying)."""
+        """SIGKILL every process of this run; returns when none is left (or after 5 s of trying). A run
+        that filled the shared folders past the disk limit counts as killed for it."""
         sb = self.sandbox
+        if sb.shared_over_limit():
+            self.killed_for = self.killed_for or "disk"
         if self.uid is not None:
             self.tasks_seen = max(self.tasks_seen, count_tasks(pids_of_uid(self.uid)))
         deadline = time.monotonic() + 5
@@ -136,6 +144,8 @@ class Sandbox:
     uid: int | None = None
     runs: list[Run] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    _shared: Path | None = field(default=None, init=False, repr=False)  # where the writable folders live
+    _mounted: Path | None = field(default=None, init=False, repr=False)  # the tmpfs mounted there, if any
 
     def __post_init__(self) -> None:
         self.mode = resolve_mode(self.mode)
@@ -154,10 +164,41 @@ class Sandbox:
         """The host's own scratch folder: never visible inside."""
         return self.root / "host"
 
+    @property
+    def shared_root(self) -> Path:
+        """Where the folders the sandboxed code writes and the host reads back live (`writable_dir`).
+        As root in an isolating mode: a tmpfs of the disk limit (and SHARED_SLACK) mounted for this
+        grading on first use, so that no write goes past the limit on the host's disk, however fast
+        (one `fallocate` reserves a gigabyte in a millisecond, long before the disk watcher looks);
+        `close` detaches it. Elsewhere (not root, or `none`): the grading's folder, where only the
+        watcher stops a run past the limit."""
+        if self._shared is None:
+            self._shared = self.root
+            if is_root() and self.mode in ISOLATING:
+                path = self.root / "shared"
+                path.mkdir(mode=0o711, exist_ok=True)
+                try:
+                    mount_tmpfs(str(path), self.limits.disk_mb * MiB + SHARED_SLACK, 0o711, SHARED_INODES)
+                except OSError as exc:
+                    self.warnings.append(f"the shared folders are on the host's disk, bounded by a watcher only (no tmpfs: {exc.strerror})")
+                else:
+                    self._shared = self._mounted = path
+        return self._shared
+
+    def shared_over_limit(self) -> bool:
+        """Whether the shared folders' tmpfs holds more than the disk limit (False without one)."""
+        if self._mounted is None:
+            return False
+        try:
+            info = os.statvfs(self._mounted)
+        except OSError:
+            return False
+        return (info.f_blocks - info.f_bfree) * info.f_frsize > self.limits.disk_mb * MiB
+
     def writable_dir(self, name: str, run: Run | None = None) -> Path:
-        """A folder of the grading that the sandboxed code may write: owned by the uid of `run`
-        (default: the sandbox's uid), and private to it."""
-        path = self.root / name
+        """A folder of the grading that the sandboxed code may write (under `shared_root`): owned by
+        the uid of `run` (default: the sandbox's uid), and private to it."""
+        path = self.shared_root / name
         path.mkdir(mode=0o700, exist_ok=True)
         self.give(path, run.uid if run else self.uid)
         return path
@@ -254,11 +295,18 @@ class Sandbox:
         memory = f"memory {self.limits.memory_mb} MiB ({'cgroup + ' if 'memory' in offered else ''}RLIMIT_DATA {self.limits.data_bytes // MiB} MiB per process)"
         nproc = self.uid is not None or not is_root()  # RLIMIT_NPROC does not bind root
         tasks = f"tasks {self.limits.max_tasks} ({' + '.join(m for m, on in (('cgroup', 'pids' in offered), ('RLIMIT_NPROC', nproc)) if on)})"
-        text += [memory, f"CPU time {self.limits.cpu_seconds} s (RLIMIT_CPU)", tasks, f"files ≤ {self.limits.file_mb} MiB, written in all ≤ {self.limits.disk_mb} MiB", f"output ≤ {self.limits.output_chars} characters"]
+        text += [memory, f"CPU time {self.limits.cpu_seconds} s (RLIMIT_CPU)", tasks, f"files ≤ {self.limits.file_mb} MiB, written in all ≤ {self.limits.disk_mb} MiB{' (tmpfs)' if self._mounted else ''}", f"output ≤ {self.limits.output_chars} characters"]
         return "; ".join(text + self.warnings)
 
     def close(self) -> None:
-        """Kill every run, remove their cgroups, and what the uid left in the host's shared folders."""
+        """Kill every run, detach the shared folders' tmpfs (the host has read what it needs), remove
+        the runs' cgroups, and what the uid left in the host's shared folders."""
+        for run in self.runs:
+            run.kill()
+        if self._mounted is not None:
+            with contextlib.suppress(OSError):
+                detach(str(self._mounted))
+            self._mounted = None
         for run in self.runs:
             run.close()
         if self.mode == "none":

@@ -95,6 +95,17 @@ def _bind(src: str, target: str, *, writable: bool, device: bool = False) -> Non
     _mount(None, target, None, MS_REMOUNT | MS_BIND | MS_NOSUID | flags | (0 if writable else MS_RDONLY))
 
 
+def mount_tmpfs(target: str, size: int, mode: int, inodes: int) -> None:
+    """A tmpfs of `size` bytes and at most `inodes` files at the existing folder `target`
+    (`nosuid`, `nodev`), in this process's mount namespace: as root, the host's."""
+    _mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, f"mode={mode:o},size={max(size, 4096)},nr_inodes={inodes}")
+
+
+def detach(target: str) -> None:
+    """Detach the mount at `target` from the file system tree (it is freed once nothing uses it)."""
+    _umount(target, MNT_DETACH)
+
+
 def _tmpfs(target: str, size: int, mode: int) -> None:
     _make_point(target, True)
     _mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, f"mode={mode:o},size={max(size, 4096)}")

@@ -102,7 +102,7 @@ def test_a_hard_link_in_the_model_is_not_handed_over(exported, mnist_store):
     with sandbox_in_tmp("auto") as sandbox:
         evaluator = Evaluator(prepare(mnist_store), (), sandbox)
         model = locked_copy(exported, sandbox, None)
-        outside = sandbox.host_dir / "secret"
+        outside = sandbox.shared_root / "secret"  # on the model's file system: a hard link can reach it
         outside.write_text("not the student's")
         os.link(outside, model / "assets.txt")
         evaluation = evaluator.measure(model, {})

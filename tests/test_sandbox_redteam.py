@@ -5,6 +5,7 @@ offers. Each asserts the verdict and what the host saw afterwards.
 from __future__ import annotations
 
 import ctypes
+import functools
 import platform
 import sys
 import threading
@@ -13,7 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from grader import pipeline
+from grader import sandbox as sb
 from grader import sandbox_seccomp as seccomp
+from grader.sandbox_modes import is_root
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_sandbox_hostile import attack, assert_contained, isolating  # noqa: E402
@@ -93,4 +97,20 @@ def test_read_session_keyring(tmp_path, mode):
     assert secret not in g.seen
     key_users = Path("/proc/key-users").read_text()
     assert g.uid is None or not any(line.split(":")[0].strip() == str(g.uid) for line in key_users.splitlines())
+    assert_contained(g)
+
+
+# -- the host's disk --------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(not is_root(), reason="not root: no tmpfs can be mounted for the shared folders; the disk watcher alone bounds them")
+@isolating
+def test_fallocate_past_the_disk_limit(tmp_path, mode, monkeypatch):
+    """fallocate reserved 4 GiB on the host's disk in milliseconds, under a 256 MB limit that the
+    watcher checks once a second: the shared folders are now a tmpfs of the limit."""
+    monkeypatch.setattr(pipeline, "Limits", functools.partial(sb.Limits, disk_mb=256))
+    g = attack(tmp_path, "fallocate_disk.py", mode=mode, TOTAL_MB=4096)
+    assert "PAST" + "-THE-DISK-LIMIT" not in g.seen
+    assert g.status == "error" and "more than 256 MB" in g.result.execution.message, g.result.execution
+    assert "(tmpfs)" in g.result.execution.sandbox
     assert_contained(g)
