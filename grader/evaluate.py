@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from grader.heldout import HeldOut, close_stdin, read_arrays, sample_rows, write_arrays
+from grader.heldout import HeldOut, close_stdin, read_arrays, sample_rows, shuffled, write_arrays
 from grader import graph_audit
 from grader.models import Evaluation
 from grader.sandbox import Run, Sandbox
@@ -83,7 +83,9 @@ class Evaluator:
         """Write the held-out rows and the public test set to the process's stdin (it reads them
         while the kernel runs) and keep the training set for `measure`."""
         try:
-            arrays = self.data.evaluation_arrays()
+            import numpy as np
+
+            arrays = shuffled(self.data.evaluation_arrays(), np.random.default_rng())  # no order a graph could know
             self.training = self.data.training()
             assert self.proc is not None and self.proc.stdin is not None
             write_arrays(self.proc.stdin, arrays)
@@ -154,7 +156,8 @@ class Evaluator:
 
         assert self.training is not None and self.proc is not None and self.proc.stdin is not None
         x, y = self.training
-        rows = sample_rows(transform, len(x), np.random.default_rng())
+        rng = np.random.default_rng()
+        rows = rng.permutation(sample_rows(transform, len(x), rng))  # in no order a graph could know either
         with contextlib.suppress(OSError, ValueError):  # a dead process: no answer, reported as such
             write_arrays(self.proc.stdin, {"x_train": x[rows], "y_train": y[rows]})
 
