@@ -80,3 +80,16 @@ def test_fashion_test_set_from_usr_share(tmp_path, mode):
     assert g.result.evaluation.train_images == 100  # judged, honestly, on the 100 images fit got
     assert not g.result.check("test_accuracy").passed
     assert_contained(g, timeout=TIMEOUT)
+
+
+@linux
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="open: an initial value is trusted, so weights trained outside the record come in through Constant initializers (see the closing note of issue 12)")
+@pytest.mark.parametrize("mode", AVAILABLE)
+def test_pretrained_initial_values(tmp_path, mode):
+    """15 epochs of plain variable updates, then a model initialised with their result and fit
+    once: the training outside the record must fail epoch_limit."""
+    g = attack(tmp_path, "pretrained_initial_values.py", assignment="mnist-callback", mode=mode)
+    assert g.status == "ok", g.result.execution
+    assert not g.result.check("epoch_limit").passed
+    assert_contained(g, timeout=TIMEOUT)
