@@ -210,6 +210,7 @@ async def _run_cells(client: CappedClient, spec: RunSpec, run: Run | None, sink:
             progress.kernel_pid = client.km.provisioner.process.pid  # type: ignore[union-attr]
             if run:
                 run.attach(progress.kernel_pid)
+                seal_socket_folder(spec, run)
                 watchdog = asyncio.create_task(_watch_disk(run, spec))
             for index, cell in enumerate(notebook.cells):
                 progress.index = index
@@ -255,6 +256,15 @@ async def _run_cells(client: CappedClient, spec: RunSpec, run: Run | None, sink:
     if run and run.killed_for == "disk":
         info = disk_limit_exceeded(run.sandbox.limits.disk_mb, info.cell)
     return replace(info, timings=timings)
+
+
+def seal_socket_folder(spec: RunSpec, run: Run) -> None:
+    """Once the kernel has bound its sockets (it answered, and no student code has run yet), make
+    their folder the grader's: the kernel can no longer put a link to a socket of the host where
+    the grader's zmq sockets connect again by path (they reconnect whenever a peer goes away)."""
+    if spec.ipc_dir and run.uid is not None and os.geteuid() == 0:
+        os.chown(spec.ipc_dir, 0, 0)
+        os.chmod(spec.ipc_dir, 0o755)
 
 
 async def _watch_disk(run: Run, spec: RunSpec) -> None:

@@ -74,6 +74,11 @@ class GuardedKernelClient(AsyncKernelClient):
     stdin_channel_class = Type(GuardedChannel)  # type: ignore[assignment]
     control_channel_class = Type(GuardedChannel)  # type: ignore[assignment]
 
+    def start_channels(self, shell: bool = True, iopub: bool = True, stdin: bool = True, hb: bool = True, control: bool = True) -> None:
+        """Every channel but the heartbeat: the kernel's life is its process's (the manager
+        polls it), and a heartbeat that misses a beat reopens its socket by path."""
+        super().start_channels(shell=shell, iopub=iopub, stdin=stdin, hb=False, control=control)
+
 
 class GradingKernelManager(AsyncKernelManager):
     """A kernel of this very Python, started under the sandbox's command (`wrap`), talking over

@@ -170,11 +170,6 @@ def test_multipart_message_flood(tmp_path, mode):
     assert_contained(g)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="grader/execute.py: the kernel owns the folder of its sockets, and the host reconnects by path; once the "
-    "kernel has bound them (before the first cell), make the folder root's so that no entry can be replaced",
-)
 @isolating
 def test_ipc_socket_redirect(tmp_path, mode):
     folder = Path(tempfile.mkdtemp(prefix="grader-test-host-"))  # 0700: the host's alone
