@@ -32,6 +32,7 @@ from grader.sandbox import Limits, Sandbox
 from grader.sandbox_output import grading_folder
 from grader.submission import InvalidSubmission, Submission, load_submission
 
+EVALUATION_MIN_S, EVALUATION_MAX_S = 20.0, 300.0  # the evaluation's time, whatever is left of the limit
 MISMATCH_MARGIN = 0.03  # recorded last-epoch accuracy may exceed what the exported model achieves by this
 LOSS_MARGIN, LOSS_SHARE = 0.05, 0.10  # recorded loss may be below the measured one by the larger of these
 
@@ -114,7 +115,7 @@ def _grade(path: Path, assignment: Assignment, options: Options) -> GradeResult:
             evaluation = Evaluation()
             measuring = time.monotonic()
             if info.status != "stopped":
-                evaluation = evaluator.measure(spec.model_dir, recording.input_transform)
+                evaluation = evaluator.measure(spec.model_dir, recording.input_transform, evaluation_budget(started, spec.timeout_s))
             info = replace(info, timings={**info.timings, "evaluation": round(time.monotonic() - measuring, 3)})
             if evaluation.error and recording.fits:
                 errors.append(t(lang, "checks.test_accuracy.unknown", reason=recording.export_error or evaluation.error))
@@ -125,6 +126,14 @@ def _grade(path: Path, assignment: Assignment, options: Options) -> GradeResult:
             if info.output_truncated:
                 errors.append(t(lang, "checks.execution.output_truncated", limit=sandbox.limits.output_chars))
     return assemble(assignment, path, lang, info, recording, evaluation, integrity, errors, started, findings)
+
+
+def evaluation_budget(started: float, timeout_s: float) -> float:
+    """Seconds the evaluation may take: what is left of the grading's time limit, at least
+    EVALUATION_MIN_S (an honest evaluation takes seconds), at most EVALUATION_MAX_S. A graph that
+    loops for ever cannot keep the grader much past the limit the student was given."""
+    left = started + timeout_s - time.monotonic()
+    return min(EVALUATION_MAX_S, max(EVALUATION_MIN_S, left))
 
 
 def early_stop_limits(assignment: Assignment) -> dict[str, int | None]:
