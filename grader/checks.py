@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from grader.assignment import Assignment, Training
-from grader.heldout import REMEMBER_GAP
+from grader.heldout import REMEMBER_GAP, SHIFT_GAP
 from grader.i18n import t
 from grader.models import CheckResult, EpochRecord, Evaluation, ExecutionInfo, Finding, Metrics, Recording
 
@@ -352,7 +352,9 @@ def structure_text(m: Measured) -> str:
 
 def check_test_accuracy(m: Measured) -> Outcome:
     """Judged on the held-out images the kernel never had (`grader.heldout`); the public test set's
-    accuracy is shown, and far above the held-out one it means images were remembered, not learnt."""
+    accuracy is shown, and far above the held-out one it means images were remembered, not learnt;
+    so does a held-out accuracy far above that on the same images shifted a pixel (`SHIFT_GAP`), which
+    catches a table of the public test set that holds the held-out images too."""
     minimum = m.assignment.min_test_accuracy or 0.0
     accuracy, public, images = m.evaluation.heldout_accuracy, m.evaluation.test_accuracy, m.evaluation.heldout_images
     if m.evaluation.disallowed_ops:
@@ -364,6 +366,9 @@ def check_test_accuracy(m: Measured) -> Outcome:
     measured = m.t("test_accuracy.measured", **values)
     if public is not None and public - accuracy > REMEMBER_GAP:
         return False, m.t("test_accuracy.remembered", **values), measured, m.t("test_accuracy.hint_remembered")
+    shifted = m.evaluation.shifted_accuracy
+    if shifted is not None and accuracy - shifted > SHIFT_GAP:
+        return False, m.t("test_accuracy.remembered_shifted", **values, shifted=pct(shifted)), measured, m.t("test_accuracy.hint_remembered")
     if accuracy >= minimum:
         return True, m.t("test_accuracy.pass", **values), measured, ""
     return False, m.t("test_accuracy.fail", **values), measured, m.t("test_accuracy.hint")

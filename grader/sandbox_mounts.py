@@ -22,12 +22,14 @@ from grader.sandbox_root import Mount
 SYSTEM_MOUNTS = tuple(Path(p) for p in ("/usr", "/etc", "/proc", "/dev"))
 SYSTEM_TREES = tuple(Path(p) for p in ("/usr", "/etc", "/bin", "/lib", "/lib64", "/sbin"))
 SHM_BYTES = 256 * MiB
+HIDDEN_SYSTEM_DIRS = ("/usr/share/datasets",)  # Debian's data set packages: the public test sets, held-out rows included
 
 
 def mount_plan(cwd: Path, *, readable: Sequence[Path], writable: Sequence[Path], private_cwd: bool, disk_bytes: int) -> list[Mount]:
     """What the run sees, in mount order: the code starts in `cwd`, a private tmpfs of `disk_bytes`
     unless `private_cwd` is false; `readable` read-only, `writable` read-write, nothing else of the host."""
     plan = [Mount("ro", "/usr", "/usr")]
+    plan += [Mount("tmpfs", d, size=4096, mode=0o555) for d in HIDDEN_SYSTEM_DIRS if Path(d).is_dir()]  # empty: no public test set
     for top in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
         path = Path("/") / top
         if path.is_symlink():
