@@ -3,10 +3,11 @@
 The host starts an `Evaluator`, which runs `python -m grader.evaluate` in the sandbox; that process
 loads the SavedModel graph (not the student's Python classes), feeds it images transformed exactly
 as the student's training images were, and counts convolution and pooling operations in one forward
-pass of the graph. It measures the accuracy on the 10,000 held-out training images the kernel never
+pass of the graph. It measures the accuracy on the 5,000 held-out test images the kernel never
 had (`grader.heldout`: what `test_accuracy` judges), on the public test set (for information), and
 the accuracy and cross-entropy on a sample of the training images that the grader chooses (to check
-the record). Every image reaches it through its stdin, never as a path the graph could open.
+the record), and on the held-out images again, each shifted by a pixel in a direction drawn at this
+grading (`grader.heldout.perturbed`: a model that looks images up in a table of them fails there). Every image reaches it through its stdin, never as a path the graph could open.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from grader.heldout import HeldOut, close_stdin, read_arrays, sample_rows, shuffled, write_arrays
+from grader.heldout import HeldOut, close_stdin, perturbed, read_arrays, sample_rows, shuffled, write_arrays
 from grader import graph_audit
 from grader.models import Evaluation
 from grader.sandbox import Run, Sandbox
@@ -85,7 +86,10 @@ class Evaluator:
         try:
             import numpy as np
 
-            arrays = shuffled(self.data.evaluation_arrays(), np.random.default_rng())  # no order a graph could know
+            rng = np.random.default_rng(secrets.randbits(128))  # this grading's own, from the OS's entropy
+            arrays = self.data.evaluation_arrays()
+            arrays["x_shifted"], arrays["y_shifted"] = perturbed(arrays["x_heldout"], rng), arrays["y_heldout"]
+            arrays = shuffled(arrays, rng)  # no order a graph could know, nor which shifted image is which held-out one
             self.training = self.data.training()
             assert self.proc is not None and self.proc.stdin is not None
             write_arrays(self.proc.stdin, arrays)
@@ -130,6 +134,8 @@ class Evaluator:
                 return Evaluation(error=f"the evaluation ran out of memory (limit {self.run.sandbox.limits.memory_mb} MB)")
             tail = self.err.text().strip().splitlines()[-1:] or [f"exit code {self.proc.returncode}"]
             return Evaluation(error=f"the model could not be evaluated: {tail[0][:300]}")
+        if data.get("heldout_accuracy") is not None and data.get("shifted_accuracy") is None:
+            return Evaluation(error="the evaluation's answer was malformed: no accuracy on the shifted images")
         try:
             return Evaluation(
                 test_accuracy=_fraction(data.get("test_accuracy")),
@@ -143,6 +149,7 @@ class Evaluator:
                 train_accuracy=_fraction(data.get("train_accuracy")),
                 heldout_accuracy=_fraction(data.get("heldout_accuracy")),
                 heldout_images=int(data.get("heldout_images", 0)),
+                shifted_accuracy=_fraction(data.get("shifted_accuracy")),
                 train_loss=_loss(data.get("train_loss")),
                 train_images=int(data.get("train_images", 0)),
             )
@@ -309,6 +316,7 @@ def _measure(request: dict[str, Any], arrays: dict[str, Any]) -> dict[str, Any]:
     return {
         "heldout_accuracy": accuracy(outputs(arrays["x_heldout"]), arrays["y_heldout"]),
         "heldout_images": len(arrays["x_heldout"]),
+        "shifted_accuracy": accuracy(outputs(arrays["x_shifted"]), arrays["y_shifted"]),
         "test_accuracy": accuracy(outputs(arrays["x_test"]), arrays["y_test"]),
         "test_images": len(arrays["x_test"]),
         "train_accuracy": accuracy(train, arrays["y_train"]),

@@ -36,6 +36,8 @@ SPLIT_FORMAT = 2  # bump when the split changes: the derived files are rebuilt i
 TRAIN_SAMPLE = 5_000  # training images the grader chooses, to check the recorded accuracy and loss
 MIN_SUBSET = 100  # a prefix the student trained on is sampled only if at least this long
 REMEMBER_GAP = 0.03  # public test accuracy this far above the held-out one: the model remembers images
+SHIFT_GAP = 0.15  # held-out accuracy this far above the same images shifted (`perturbed`): it remembers them
+SHIFT_NOISE = 8  # the shifted images' pixels also move by up to this many grey levels, either way
 MAX_WIRE_BYTES = 256 << 20  # one batch of arrays on the evaluation's stdin, at most
 WIRE_DTYPES = ("uint8", "int64", "float32")
 
@@ -159,6 +161,26 @@ def shuffled(arrays: Mapping[str, np.ndarray], rng: np.random.Generator) -> Arra
         if name.startswith("x_") and y in arrays:
             order = rng.permutation(len(x))
             out[name], out[y] = x[order], arrays[y][order]
+    return out
+
+
+def perturbed(images: np.ndarray, rng: np.random.Generator, noise: int = SHIFT_NOISE) -> np.ndarray:
+    """uint8 images (`N, ..., H, W`), each moved one pixel up, down, left or right as `rng` draws
+    for it (zero filled) and each pixel by up to `noise` grey levels: what an honest model
+    still recognises, and an image a table of the public test images does not hold. Drawn on the
+    host at each grading (`rng` from the OS's entropy), sent with the images, never to the kernel."""
+    x = np.asarray(images)
+    h, w = x.shape[-2:]
+    pad = np.zeros((*x.shape[:-2], h + 2, w + 2), dtype=x.dtype)
+    pad[..., 1 : h + 1, 1 : w + 1] = x
+    moves = [(-1, 0), (1, 0), (0, -1), (0, 1)]  # diagonal moves cost an honest dense model twice as much
+    pick = rng.integers(len(moves), size=len(x))
+    out = np.empty_like(x)
+    for i, (dy, dx) in enumerate(moves):
+        rows = pick == i
+        out[rows] = pad[rows][..., 1 - dy : h + 1 - dy, 1 - dx : w + 1 - dx]
+    if noise:
+        out = np.clip(out.astype(np.int16) + rng.integers(-noise, noise + 1, size=out.shape, dtype=np.int16), 0, 255).astype(x.dtype)
     return out
 
 

@@ -127,6 +127,7 @@ class Evaluation:
     train_accuracy: float | None = None  # on training images the grader chose: a check of the recorded accuracy
     heldout_accuracy: float | None = None  # on the training images withheld from the kernel: what `test_accuracy` judges
     heldout_images: int = 0
+    shifted_accuracy: float | None = None  # on the held-out images each shifted a pixel at this grading: far below, they were remembered
     train_loss: float | None = None  # cross-entropy on the same training images: a check of the recorded loss
     train_images: int = 0
 

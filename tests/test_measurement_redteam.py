@@ -70,7 +70,6 @@ def test_heldout_labels_recited_by_batch(tmp_path, mode):
 @linux
 @pytest.mark.slow
 @pytest.mark.skipif(not Path("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz").is_file(), reason="Debian's dataset-fashion-mnist is not installed")
-@pytest.mark.xfail(strict=True, reason="open: the complete Fashion-MNIST test set is readable under /usr in the sandbox (see the closing note of issue 12)")
 @pytest.mark.parametrize("mode", AVAILABLE)
 def test_fashion_test_set_from_usr_share(tmp_path, mode):
     """The held-out Fashion-MNIST images are in /usr/share/datasets, which the sandbox shows: a
