@@ -190,7 +190,9 @@ def check_epoch_limit(m: Measured) -> Outcome:
 def training_outside(m: Measured) -> str | None:
     """Training that the recorded epochs do not account for (`grader.kernel.provenance`), in words,
     or None: an epoch with more optimizer steps than batches, more optimizer steps in all than the
-    recorded epochs saw, or weights that no recorded epoch left."""
+    recorded epochs saw, weights that no recorded epoch left, weights that started from values
+    given to them (weights trained elsewhere, brought in as initial values) or variables created
+    out of the grader's sight."""
     rec = m.recording
     for fit_index, fit in enumerate(rec.fits, 1):
         for epoch_index, epoch in enumerate(fit.epochs, 1):
@@ -202,6 +204,9 @@ def training_outside(m: Measured) -> str | None:
         key = "fail_steps_batches" if rec.train_on_batch else "fail_steps"
         return m.t(f"epoch_limit.outside.{key}", found=rec.optimizer_steps, seen=seen, epochs=len(epochs), calls=rec.train_on_batch)
     for change in rec.weight_changes:
+        if change.given or change.unseen:
+            key = "fail_weights_given" if change.given else "fail_weights_unseen"
+            return m.t(f"epoch_limit.outside.{key}", variables=change.given or change.unseen, example=change.example or "—")
         if change.where == "epoch":
             return m.t("epoch_limit.outside.fail_weights_epoch", fit=change.fit, epoch=change.epoch, variables=change.variables)
         return m.t("epoch_limit.outside.fail_weights_export", variables=change.variables)

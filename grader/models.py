@@ -87,6 +87,9 @@ class WeightChange:
     fit: int = 0  # 1-based `fit` call of that epoch ("epoch" only)
     epoch: int = 0  # 1-based epoch within that call ("epoch" only)
     variables: int = 0  # how many weight tensors of the model differ
+    given: int = 0  # of them: started from a value given to them, not drawn by a Keras initializer
+    unseen: int = 0  # of them: created out of the grader's sight (a raw tf.Variable)
+    example: str = ""  # one of them, by path and shape
 
 
 @dataclass(frozen=True)

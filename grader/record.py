@@ -129,6 +129,9 @@ def _weight_change(raw: Any) -> WeightChange:
         fit=_opt_int(change.get("fit")) or 0,
         epoch=_opt_int(change.get("epoch")) or 0,
         variables=_opt_int(change.get("variables")) or 0,
+        given=_opt_int(change.get("given")) or 0,
+        unseen=_opt_int(change.get("unseen")) or 0,
+        example=_str(change.get("example", ""), 200),
     )
 
 

@@ -35,6 +35,10 @@ def test_recorded_training_that_accounts_for_every_step_passes(callback_assignme
         ({"optimizer_steps": 5 * 938 + 30, "train_on_batch": 30}, "train_on_batch was called 30 times"),
         ({"weight_changes": (WeightChange("epoch", fit=1, epoch=1, variables=4),)}, "When epoch 1 of fit call 1 began, 4 weight tensor(s)"),
         ({"weight_changes": (WeightChange("export", variables=2),)}, "After the last recorded epoch, 2 weight tensor(s)"),
+        ({"weight_changes": (WeightChange("epoch", fit=1, epoch=1, variables=2, given=2, example="dense/kernel (784, 128)"),)},
+         "2 weight tensor(s) of the model (such as dense/kernel (784, 128)) started from values given to them"),
+        ({"weight_changes": (WeightChange("export", variables=1, unseen=1, example="Variable:0 (784, 10)"),)},
+         "1 variable(s) that the model uses (such as Variable:0 (784, 10)) were created outside Keras' layers"),
     ],
 )
 def test_training_outside_the_record_fails_epoch_limit(callback_assignment, fields, expected):
@@ -54,3 +58,9 @@ def test_an_epoch_with_more_steps_than_batches(callback_assignment):
 
 def test_a_record_without_steps_is_judged_as_before(callback_assignment):
     assert verdicts(callback_assignment, good_recording())["epoch_limit"].passed  # optimizer_steps None: not measured
+
+
+def test_initial_values_given_are_named_in_chinese_too(callback_assignment):
+    change = WeightChange("epoch", fit=1, epoch=1, variables=3, given=2, example="dense/kernel (784, 128)")
+    message = verdicts(callback_assignment, with_steps(good_recording(), weight_changes=(change,)), lang="zh")["epoch_limit"].message
+    assert "2 个权重张量" in message and "dense/kernel (784, 128)" in message

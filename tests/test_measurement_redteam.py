@@ -83,12 +83,12 @@ def test_fashion_test_set_from_usr_share(tmp_path, mode):
 
 @linux
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="open: an initial value is trusted, so weights trained outside the record come in through Constant initializers (see the closing note of issue 12)")
 @pytest.mark.parametrize("mode", AVAILABLE)
 def test_pretrained_initial_values(tmp_path, mode):
     """15 epochs of plain variable updates, then a model initialised with their result and fit
     once: the training outside the record must fail epoch_limit."""
     g = attack(tmp_path, "pretrained_initial_values.py", assignment="mnist-callback", mode=mode)
     assert g.status == "ok", g.result.execution
-    assert not g.result.check("epoch_limit").passed
+    check = g.result.check("epoch_limit")
+    assert not check.passed and "started from values given to them" in check.message, check.message
     assert_contained(g, timeout=TIMEOUT)

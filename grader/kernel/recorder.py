@@ -209,10 +209,10 @@ class Recorder:
     # -- the epoch's batches: the only window where training is recorded -----------------------
     def open_window(self, model: Any, fit_record: dict[str, Any]) -> None:
         """Where an epoch's batches begin: the weights must be what recorded training left."""
-        changed = self.provenance.unexplained(model)
-        if changed:
+        found = self.provenance.unexplained(model)
+        if found.total:
             fit = next((i for i, f in enumerate(self.fits, 1) if f is fit_record), len(self.fits))
-            self.extra["weight_changes"].append({"where": "epoch", "fit": fit, "epoch": len(fit_record["epochs"]) + 1, "variables": changed})
+            self.extra["weight_changes"].append({"where": "epoch", "fit": fit, "epoch": len(fit_record["epochs"]) + 1, **found.as_record()})
         self.window_steps = optimizer_steps(getattr(model, "optimizer", None))
 
     def close_window(self, model: Any) -> None:
@@ -260,9 +260,9 @@ class Recorder:
                 self.extra["layers"], self.extra["model_class"] = describe_layers(self.model), type(self.model).__name__
             except Exception as exc:  # noqa: BLE001 - a broken model is data
                 self.extra["layers_error"] = f"{type(exc).__name__}: {exc}"[:500]
-            changed = self.provenance.unexplained(self.model)
-            if changed:
-                self.extra["weight_changes"].append({"where": "export", "variables": changed})
+            found = self.provenance.unexplained(self.model)
+            if found.total:
+                self.extra["weight_changes"].append({"where": "export", **found.as_record()})
             self.extra["optimizer_steps"] = self.provenance.total_steps()
             try:
                 self.model.export(self.model_dir, format="tf_saved_model", verbose=False)
