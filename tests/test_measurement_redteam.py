@@ -72,11 +72,12 @@ def test_heldout_labels_recited_by_batch(tmp_path, mode):
 @pytest.mark.skipif(not Path("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz").is_file(), reason="Debian's dataset-fashion-mnist is not installed")
 @pytest.mark.parametrize("mode", AVAILABLE)
 def test_fashion_test_set_from_usr_share(tmp_path, mode):
-    """The held-out Fashion-MNIST images are in /usr/share/datasets, which the sandbox shows: a
-    lookup of all 10,000 public test images answers them from memory."""
+    """The held-out Fashion-MNIST images are in /usr/share/datasets on the host: the sandbox covers
+    it with an empty tmpfs, so the lookup holds no held-out image (the same table carried in the
+    notebook fails on the shifted images instead: tests/test_remembering.py)."""
     g = attack(tmp_path, "fashion_test_set_from_usr_share.py", assignment="fashion-callback", mode=mode)
-    assert g.status == "ok", g.result.execution
-    assert g.result.evaluation.train_images == 100  # judged, honestly, on the 100 images fit got
+    e = g.result.evaluation
+    assert e.heldout_accuracy < 0.9 and e.shifted_accuracy is not None  # no held-out image was looked up
     assert not g.result.check("test_accuracy").passed
     assert_contained(g, timeout=TIMEOUT)
 
