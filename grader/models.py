@@ -128,7 +128,7 @@ class Evaluation:
     duration_s: float = 0.0
     error: str | None = None
     train_accuracy: float | None = None  # on training images the grader chose: a check of the recorded accuracy
-    heldout_accuracy: float | None = None  # on the training images withheld from the kernel: what `test_accuracy` judges
+    heldout_accuracy: float | None = None  # on the half of the test images withheld from the kernel: what `test_accuracy` judges
     heldout_images: int = 0
     shifted_accuracy: float | None = None  # on the held-out images each shifted a pixel at this grading: far below, they were remembered
     train_loss: float | None = None  # cross-entropy on the same training images: a check of the recorded loss
