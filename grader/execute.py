@@ -34,6 +34,7 @@ from grader.figures import FigureCollector
 from grader.kernel_client import CappedClient, GradingKernelManager
 from grader.models import ExecutionInfo
 from grader.processes import session_and_descendants, sigkill
+from grader.run_memory import needs_watch, watch_memory
 from grader.sandbox import Run, Sandbox
 from grader.sandbox_limits import Limits, MiB
 from grader.sandbox_output import OutputSink, directory_size
@@ -201,6 +202,7 @@ async def _run_cells(client: CappedClient, spec: RunSpec, run: Run | None, sink:
     info = ExecutionInfo(status="ok")
     finish_index = len(notebook.cells) - 1
     watchdog: asyncio.Task[None] | None = None
+    memory: asyncio.Task[None] | None = None  # the memory limit, where no memory cgroup binds
     timings: dict[str, float] = {}
     try:
         launch = {"cwd": str(spec.workdir), "env": kernel_env(spec), "stdin": subprocess.DEVNULL, "stdout": sink.write_fd, "stderr": sink.write_fd}
@@ -212,6 +214,7 @@ async def _run_cells(client: CappedClient, spec: RunSpec, run: Run | None, sink:
                 run.attach(progress.kernel_pid)
                 seal_socket_folder(spec, run)
                 watchdog = asyncio.create_task(_watch_disk(run, spec))
+                memory = asyncio.create_task(watch_memory(run)) if needs_watch(run) else None
             for index, cell in enumerate(notebook.cells):
                 progress.index = index
                 remaining = deadline - time.monotonic()
@@ -253,6 +256,8 @@ async def _run_cells(client: CappedClient, spec: RunSpec, run: Run | None, sink:
     finally:
         if watchdog:
             watchdog.cancel()
+        if memory:
+            memory.cancel()
     if run and run.killed_for == "disk":
         info = disk_limit_exceeded(run.sandbox.limits.disk_mb, info.cell)
     return replace(info, timings=timings)

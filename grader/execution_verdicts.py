@@ -108,7 +108,7 @@ def sandbox_verdict(info: ExecutionInfo, run: Run) -> ExecutionInfo:
         return info
     limits = run.sandbox.limits
     exception = info.exception or ""
-    if run.oom_killed() or exception.startswith("MemoryError"):
+    if run.oom_killed() or run.killed_for == "memory" or exception.startswith("MemoryError"):
         return replace(info, status="out_of_memory", message=f"Your code used more than the memory limit of {limits.memory_mb} MB and was stopped.")
     if run.cgroup and run.cgroup.cpu_seconds() >= 0.9 * limits.cpu_seconds:  # RLIMIT_CPU's; a cgroup samples at ticks
         return replace(info, status="out_of_cpu_time", message=f"Your code used more than the limit of {limits.cpu_seconds} seconds of CPU time and was stopped.")

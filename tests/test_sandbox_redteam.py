@@ -188,17 +188,15 @@ def test_ipc_socket_redirect(tmp_path, mode):
     assert_contained(g)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="RLIMIT_DATA counts private memory only: shared mappings, memfd and tmpfs are bounded only by a memory "
-    "cgroup; where none binds, the memory limit is not one (docs/security.md); grader/cgroups.py or a seccomp policy",
-)
 @isolating
 def test_shared_memory_past_the_limit_without_a_memory_cgroup(tmp_path, mode, monkeypatch):
+    """RLIMIT_DATA counts private memory only: a shared mapping went to 1.8 GiB under a 256 MB limit
+    where no memory cgroup binds. The run's processes' memory is now watched there."""
     monkeypatch.setattr(sb, "Cgroup", NoMemoryCgroup)
     limits = sb.Limits(memory_mb=256)
     g = attack(tmp_path, "shared_memory_past_limit.py", mode=mode, memory_mb=256, TOUCH_MB=(limits.data_bytes >> 20) + 256)
     assert "ALLOCATION" + "-COMPLETED" not in g.seen
+    assert g.status == "out_of_memory", g.result.execution
     assert_contained(g)
 
 
