@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from grader.assignment import Assignment, Training
+from grader.execution_verdicts import OUTPUT_FLOOD
 from grader.heldout import REMEMBER_GAP, SHIFT_GAP
 from grader.i18n import t
 from grader.models import CheckResult, EpochRecord, Evaluation, ExecutionInfo, Finding, Metrics, Recording
@@ -127,7 +128,12 @@ def execution_message(info: ExecutionInfo, assignment: Assignment, lang: str, re
     if module:
         key = "missing_module_provided" if module.split(".")[0] in assignment.packages else "missing_module"  # the grader's machine lacks it
         return t(lang, f"checks.execution.{key}", module=module, where=where, packages=", ".join(assignment.packages))
-    return t(lang, f"checks.execution.{info.status}", limit=limit, where=where, exception=reason or info.exception or info.message)
+    return t(lang, f"checks.execution.{verdict_key(info)}", limit=limit, where=where, exception=reason or info.exception or info.message)
+
+
+def verdict_key(info: ExecutionInfo) -> str:
+    """The catalogue key of how the run went: its status, or a verdict an `error` names."""
+    return "output_flood" if info.status == "error" and info.exception.startswith(OUTPUT_FLOOD + ":") else info.status
 
 
 MISSING_MODULE = re.compile(r"^ModuleNotFoundError: No module named '([A-Za-z_][\w.]{0,199})'")
@@ -162,7 +168,7 @@ def check_execution(m: Measured) -> Outcome:
     if module:
         key = "hint_missing_module_provided" if module.split(".")[0] in m.assignment.packages else "hint_missing_module"
         return False, execution_message(info, m.assignment, m.lang), info.exception, m.t(f"execution.{key}", module=module)
-    return False, execution_message(info, m.assignment, m.lang), info.exception or info.message, m.t(f"execution.hint_{info.status}")
+    return False, execution_message(info, m.assignment, m.lang), info.exception or info.message, m.t(f"execution.hint_{verdict_key(info)}")
 
 
 def check_epoch_limit(m: Measured) -> Outcome:

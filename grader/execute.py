@@ -30,6 +30,7 @@ from grader.execution_verdicts import (
     sandbox_verdict,
     timed_out,
 )
+from grader import host_memory
 from grader.figures import FigureCollector
 from grader.kernel_client import CappedClient, GradingKernelManager
 from grader.models import ExecutionInfo
@@ -202,6 +203,7 @@ async def _run_cells(client: CappedClient, spec: RunSpec, run: Run | None, sink:
     info = ExecutionInfo(status="ok")
     finish_index = len(notebook.cells) - 1
     watchdog: asyncio.Task[None] | None = None
+    flood: host_memory.Watched | None = None  # the grader's own memory, against what the kernel sends
     memory: asyncio.Task[None] | None = None  # the memory limit, where no memory cgroup binds
     timings: dict[str, float] = {}
     try:
@@ -214,6 +216,7 @@ async def _run_cells(client: CappedClient, spec: RunSpec, run: Run | None, sink:
                 run.attach(progress.kernel_pid)
                 seal_socket_folder(spec, run)
                 watchdog = asyncio.create_task(_watch_disk(run, spec))
+                flood = host_memory.watch(run, lambda: [*(kc.context for kc in client.clients), client.km.context])
                 memory = asyncio.create_task(watch_memory(run)) if needs_watch(run) else None
             for index, cell in enumerate(notebook.cells):
                 progress.index = index
@@ -258,6 +261,8 @@ async def _run_cells(client: CappedClient, spec: RunSpec, run: Run | None, sink:
             watchdog.cancel()
         if memory:
             memory.cancel()
+        if flood:
+            host_memory.unwatch(flood)
     if run and run.killed_for == "disk":
         info = disk_limit_exceeded(run.sandbox.limits.disk_mb, info.cell)
     return replace(info, timings=timings)

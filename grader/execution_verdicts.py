@@ -1,6 +1,6 @@
 """How a run of the notebook went, as an `ExecutionInfo`: a student's exception (with the frames
 of the student's code only), a timeout, a dead kernel, and what the sandbox saw (a kill for memory,
-a process limit, CPU time, an exit, a file too large)."""
+a process limit, CPU time, an exit, a file too large, an output flood)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ from dataclasses import replace
 from nbclient.exceptions import CellExecutionError
 from nbformat import NotebookNode
 
+from grader.host_memory import MARGIN
 from grader.models import ExecutionInfo
 from grader.sandbox import Run
+from grader.sandbox_limits import MiB
 from grader.terminal import ANSI
 
 HIDDEN = "grader_hidden"  # metadata key of the grader's own cells; its value is the cell's role
@@ -63,6 +65,20 @@ def disk_limit_exceeded(limit_mb: int, cell: int | None) -> ExecutionInfo:
     )
 
 
+OUTPUT_FLOOD = "OutputFlood"  # the exception of the verdict below; the checks name it in the student's language
+
+
+def output_flood(cell: int | None) -> ExecutionInfo:
+    """The kernel sent the grader more at once than it accepts (one message of many frames): the
+    host's memory guard killed the run (`grader.host_memory`)."""
+    return ExecutionInfo(
+        status="error",
+        message="Your code sent the grader more output at once than it accepts and was stopped.",
+        exception=f"{OUTPUT_FLOOD}: the kernel sent the grader more than {MARGIN // MiB} MiB at once",
+        cell=cell,
+    )
+
+
 def malformed_message(notebook: NotebookNode, index: int, exc: Exception) -> ExecutionInfo:
     """The kernel answered cell `index` with a message the grader could not read: only the
     submission (which runs in the kernel) can have sent it."""
@@ -108,6 +124,8 @@ def sandbox_verdict(info: ExecutionInfo, run: Run) -> ExecutionInfo:
         return info
     limits = run.sandbox.limits
     exception = info.exception or ""
+    if run.killed_for == "output_flood":
+        return output_flood(info.cell)
     if run.oom_killed() or run.killed_for == "memory" or exception.startswith("MemoryError"):
         return replace(info, status="out_of_memory", message=f"Your code used more than the memory limit of {limits.memory_mb} MB and was stopped.")
     if run.cgroup and run.cgroup.cpu_seconds() >= 0.9 * limits.cpu_seconds:  # RLIMIT_CPU's; a cgroup samples at ticks

@@ -4,7 +4,8 @@ under the sandbox's command, and a client that keeps a bounded amount of its out
 The kernel runs the student's code, so every message it sends is hostile input: each one is
 refused past MAX_MESSAGE_BYTES, at most RECEIVE_QUEUE of them wait in the host, one that does not
 deserialize into a well-formed message is dropped, and every message (errors and comms included)
-counts against the output cap, so the host holds a bounded amount whatever the kernel sends."""
+counts against the output cap. zmq takes a multipart message in whole, whatever its frames: the
+host's memory guard (`grader.host_memory`) bounds what that holds."""
 
 from __future__ import annotations
 
@@ -25,10 +26,13 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionComplete
 from nbformat import NotebookNode
 from traitlets import Any as AnyTrait
-from traitlets import List, Type, Unicode
+from traitlets import List, Type, Unicode, default
+
+from grader.host_memory import new_context
 
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024  # one message from the kernel, at most (the output cap is 2 million characters)
 RECEIVE_QUEUE = 16  # messages received but not yet read, per socket (zmq's high-water mark)
+SOCKET_OPTIONS = {zmq.MAXMSGSIZE: MAX_MESSAGE_BYTES, zmq.RCVHWM: RECEIVE_QUEUE}
 
 
 class GuardedChannel(AsyncZMQSocketChannel):
@@ -94,12 +98,16 @@ class GradingKernelManager(AsyncKernelManager):
         """A client whose sockets refuse any message larger than MAX_MESSAGE_BYTES and queue at most
         RECEIVE_QUEUE of them: the kernel cannot make the host hold an output of gigabytes (such
         messages are lost; the output counts as truncated)."""
-        context = zmq.asyncio.Context()
-        context.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
-        context.setsockopt(zmq.RCVHWM, RECEIVE_QUEUE)
-        kc = super().client(context=context, **kwargs)
+        kc = super().client(context=new_context(SOCKET_OPTIONS), **kwargs)
         kc._created_context = True  # destroyed with the client
         return kc
+
+    @default("context")
+    def _context_default(self) -> zmq.Context:
+        """The manager's own sockets (the control channel it shuts the kernel down with) take the
+        same limits, and their I/O thread is known to the host's memory guard."""
+        self._created_context = True
+        return new_context(SOCKET_OPTIONS)
 
     @property
     def kernel_spec(self) -> KernelSpec:  # type: ignore[override]

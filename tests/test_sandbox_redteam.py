@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from grader import pipeline
+from grader import host_memory, pipeline
 from grader import sandbox as sb
 from grader import sandbox_seccomp as seccomp
 from grader.sandbox_modes import is_root
@@ -156,16 +156,17 @@ class PeakMemory:
             time.sleep(0.01)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="grader/kernel_client.py: zmq's MAXMSGSIZE bounds one frame and RCVHWM counts whole messages, so one "
-    "multipart message of many frames is received whole into the host; bound the bytes the host takes in, not frames",
-)
 @isolating
 def test_multipart_message_flood(tmp_path, mode):
+    """One multipart message of many 8 MiB frames (each under MAXMSGSIZE, one message to RCVHWM) grew
+    the grader by 1 GiB: the host's memory guard kills the run that sends it, and says so."""
     with PeakMemory() as memory:
         g = attack(tmp_path, "multipart_flood.py", mode=mode, FRAMES=128)  # 1 GiB in one message
     assert memory.peak - memory.start < 256 * MiB, f"the host grew by {(memory.peak - memory.start) // MiB} MiB"
+    assert "sent 1024 MiB" not in g.seen
+    assert g.status == "error" and g.result.execution.exception.startswith("OutputFlood:"), g.result.execution
+    execution = next(c for c in g.result.checks if c.id == "execution")
+    assert "more output at once than it accepts" in execution.message
     assert_contained(g)
 
 
@@ -198,6 +199,29 @@ def test_shared_memory_past_the_limit_without_a_memory_cgroup(tmp_path, mode, mo
     assert "ALLOCATION" + "-COMPLETED" not in g.seen
     assert g.status == "out_of_memory", g.result.execution
     assert_contained(g)
+
+
+class FakeRun:
+    killed_for = None
+
+
+def test_the_host_memory_guard_kills_only_the_run_that_brought_the_memory_in(monkeypatch):
+    """Runs graded side by side in one process: the flood's run is killed, its neighbour is not,
+    and the neighbour's ceiling then starts from what the flood left mapped."""
+    flooding, honest = FakeRun(), FakeRun()
+    brought = {flooding: 600 * MiB, honest: 1 * MiB}
+    monkeypatch.setattr(host_memory, "fault_bytes", lambda contexts: brought[contexts[0]])
+    guard = host_memory._Guard()
+    guard.watched = [host_memory.Watched(r, lambda r=r: [r], baseline=100 * MiB) for r in (honest, flooding)]
+    monkeypatch.setattr(host_memory, "resident", lambda: 100 * MiB + host_memory.MARGIN)
+    assert guard._culprit() is None  # at the ceiling, not past it
+    monkeypatch.setattr(host_memory, "resident", lambda: 900 * MiB)
+    assert guard._culprit().run is flooding
+    assert [w.run for w in guard.watched] == [honest] and guard.watched[0].baseline == 900 * MiB
+    assert guard._culprit() is None  # what the flood left is not the neighbour's doing
+    brought[honest] = 2 * MiB  # the grader grew, but not by what a kernel sent: no run is stopped
+    monkeypatch.setattr(host_memory, "resident", lambda: 2000 * MiB)
+    assert guard._culprit() is None and guard.watched
 
 
 @pytest.mark.slow  # it trains (one epoch of 1,000 images)
