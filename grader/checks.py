@@ -7,36 +7,18 @@ the separate-process `Evaluation` and the `ExecutionInfo`; never the submission'
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Callable
 
-from grader.assignment import Assignment, Training
-from grader.execution_verdicts import OUTPUT_FLOOD
+from grader.assignment import Training
+from grader.checks_structure import check_layer_limit, check_model_structure, layer_counts, limit_text, structure_text
+from grader.execution_messages import execution_message, missing_module, verdict_key
 from grader.heldout import REMEMBER_GAP, SHIFT_GAP
 from grader.i18n import t
-from grader.models import CheckResult, EpochRecord, Evaluation, ExecutionInfo, Finding, Metrics, Recording
+from grader.measured import Measured, Outcome
+from grader.models import CheckResult, EpochRecord, Evaluation, Metrics, Recording
 
 FULL_WIDTH = str.maketrans({"！": "!", "，": ","})
 LINE_BREAKS = re.compile(r"[\r\n]+")
-
-
-@dataclass(frozen=True)
-class Measured:
-    """Everything a check may look at."""
-
-    assignment: Assignment
-    recording: Recording
-    evaluation: Evaluation
-    execution: ExecutionInfo
-    integrity: tuple[bool, str] | None = None  # (kept, what changed) from the skeleton comparison
-    lang: str = "en"
-    findings: tuple[Finding, ...] = ()  # the static pre-check's, localised
-
-    def t(self, key: str, **values: object) -> str:
-        return t(self.lang, f"checks.{key}", **values)
-
-
-Outcome = tuple[bool, str, str, str]  # passed, message, measured, hint
 
 
 def normalise_message(text: str) -> str:
@@ -71,38 +53,6 @@ def metric_value(training: Training, epoch: EpochRecord) -> float | None:
     return epoch.loss if training.below else epoch.accuracy
 
 
-def dense_count(recording: Recording) -> int:
-    """Dense layers, counted on the real model (nested models included)."""
-    return sum(1 for layer in recording.layers if layer.kind == "dense")
-
-
-def layer_counts(recording: Recording, evaluation: Evaluation) -> tuple[int, int]:
-    """Convolutions and poolings: the larger of the Keras layer census and the graph's op count.
-
-    A custom layer that calls `tf.nn.conv2d` shows in the graph, which `grader.graph_audit` counts
-    (a separable convolution's two ops once); the census comes from the kernel and can only add.
-    """
-    conv_layers = sum(1 for layer in recording.layers if layer.kind == "conv")
-    pool_layers = sum(1 for layer in recording.layers if layer.kind == "pool")
-    return max(conv_layers, evaluation.conv_ops), max(pool_layers, evaluation.pool_ops)
-
-
-def unclassified_text(m: Measured) -> str | None:
-    """What in the graph the layer count could not classify (an op the audit refused included), in
-    words, or None: a layer-limited assignment fails on it."""
-    found = [*(f"{op}:unknown" for op in m.evaluation.disallowed_ops), *m.evaluation.unclassified_ops]
-    if not found:
-        return None
-    parts = []
-    for item in dict.fromkeys(found):
-        op, _, why = item.rpartition(":")
-        parts.append(m.t(f"layer_limit.graph.why_{why}", op=op) if why in GRAPH_REASONS and op else m.t("layer_limit.graph.why_unknown", op=item))
-    return m.t("layer_limit.graph.unclassified", ops="; ".join(parts))
-
-
-GRAPH_REASONS = ("unknown", "loop", "axes", "shape", "recursion", "missing")  # grader.graph_audit.REASONS
-
-
 def metrics_of(recording: Recording, evaluation: Evaluation) -> Metrics:
     epochs = recording.all_epochs
     conv, pool = layer_counts(recording, evaluation)
@@ -117,33 +67,6 @@ def metrics_of(recording: Recording, evaluation: Evaluation) -> Metrics:
         pooling_layers=pool,
         seconds_per_epoch=round(sum(e.duration_s for e in epochs) / len(epochs), 3) if epochs else None,
     )
-
-
-def execution_message(info: ExecutionInfo, assignment: Assignment, lang: str, reason: str | None = None) -> str:
-    """What went wrong in running the submission, for the student, in `lang`; `reason`: why the
-    grader stopped the run, in `lang` (`stop_reason`)."""
-    where = t(lang, "checks.execution.where", cell=info.cell, line=info.line) if info.cell and info.line else t(lang, "checks.execution.where_cell", cell=info.cell) if info.cell else ""
-    limit = int(info.timeout_s or assignment.timeout_s)
-    module = missing_module(info)
-    if module:
-        key = "missing_module_provided" if module.split(".")[0] in assignment.packages else "missing_module"  # the grader's machine lacks it
-        return t(lang, f"checks.execution.{key}", module=module, where=where, packages=", ".join(assignment.packages))
-    return t(lang, f"checks.execution.{verdict_key(info)}", limit=limit, where=where, exception=reason or info.exception or info.message)
-
-
-def verdict_key(info: ExecutionInfo) -> str:
-    """The catalogue key of how the run went: its status, or a verdict an `error` names."""
-    return "output_flood" if info.status == "error" and info.exception.startswith(OUTPUT_FLOOD + ":") else info.status
-
-
-MISSING_MODULE = re.compile(r"^ModuleNotFoundError: No module named '([A-Za-z_][\w.]{0,199})'")
-
-
-def missing_module(info: ExecutionInfo) -> str | None:
-    """The module a cell failed to import (not installed, or outside the assignment's `packages`:
-    `grader.kernel.environment`), or None."""
-    found = MISSING_MODULE.match(info.exception) if info.status == "error" else None
-    return found.group(1) if found else None
 
 
 def stop_reason(m: Measured) -> str:
@@ -296,71 +219,6 @@ def check_loss_threshold(m: Measured) -> Outcome:
     return False, m.t("loss_threshold.fail", loss=f"{last:.4f}", threshold=threshold), measured, m.t("loss_threshold.hint", threshold=threshold)
 
 
-def check_layer_limit(m: Measured) -> Outcome:
-    limits = m.assignment.limits
-    unclassified = unclassified_text(m)
-    if unclassified:
-        return False, unclassified, "—", m.t("layer_limit.graph.hint")
-    if not m.recording.layers and m.evaluation.error:
-        return False, m.t("layer_limit.unknown"), "—", m.t("no_model_hint")
-    conv, pool = layer_counts(m.recording, m.evaluation)
-    dense = dense_count(m.recording)
-    measured = m.t("layer_limit.measured", conv=conv, pool=pool)
-    if limits.max_dense is not None:
-        measured += m.t("layer_limit.measured_dense", dense=dense)
-    problems = []
-    if limits.max_conv is not None and conv > limits.max_conv:
-        problems.append(m.t("layer_limit.too_many_conv", count=conv, limit=limits.max_conv))
-    if limits.max_pool is not None and pool > limits.max_pool:
-        problems.append(m.t("layer_limit.too_many_pool", count=pool, limit=limits.max_pool))
-    if limits.max_dense is not None and dense > limits.max_dense:
-        problems.append(m.t("layer_limit.too_many_dense", count=dense, limit=limits.max_dense))
-    if problems:
-        hint = m.t("layer_limit.hint", conv=_limit(limits.max_conv), pool=_limit(limits.max_pool))
-        if limits.max_dense is not None:
-            hint += " " + m.t("layer_limit.hint_dense", dense=limits.max_dense)
-        return False, "; ".join(problems), measured, hint
-    return True, m.t("layer_limit.pass", conv=conv, pool=pool), measured, ""
-
-
-def _limit(value: int | None) -> object:
-    return "∞" if value is None else value
-
-
-def check_model_structure(m: Measured) -> Outcome:
-    """The trained model's class name and its exact convolution, pooling and dense layer counts."""
-    want = m.assignment.structure
-    rec = m.recording
-    if not rec.fits:
-        return False, m.t("no_training"), "—", m.t("no_training_hint")
-    if not rec.layers and rec.model_class is None:
-        return False, m.t("model_structure.unknown"), "—", m.t("no_model_hint")
-    unclassified = unclassified_text(m)
-    if unclassified:
-        return False, unclassified, "—", m.t("layer_limit.graph.hint")
-    conv, pool = layer_counts(rec, m.evaluation)
-    counts = {"conv": conv, "pool": pool, "dense": dense_count(rec)}
-    measured = m.t("model_structure.measured", model_class=rec.model_class or "—", **counts)
-    problems = []
-    if want.model_class is not None and rec.model_class != want.model_class:
-        problems.append(m.t("model_structure.wrong_class", expected=want.model_class, found=rec.model_class or "—"))
-    for kind in ("conv", "pool", "dense"):
-        expected = getattr(want, kind)
-        if expected is not None and counts[kind] != expected:
-            problems.append(m.t(f"model_structure.wrong_{kind}", expected=expected, count=counts[kind]))
-    if problems:
-        return False, "; ".join(problems), measured, m.t("model_structure.hint", required=structure_text(m))
-    return True, m.t("model_structure.pass", required=structure_text(m)), measured, ""
-
-
-def structure_text(m: Measured) -> str:
-    """The required structure in words, e.g. "class LeNet5; 2 convolution(s), 2 pooling, 3 dense"."""
-    want = m.assignment.structure
-    parts = [m.t("model_structure.part_class", model_class=want.model_class)] if want.model_class else []
-    parts += [m.t(f"model_structure.part_{kind}", count=getattr(want, kind)) for kind in ("conv", "pool", "dense") if getattr(want, kind) is not None]
-    return m.t("model_structure.separator").join(parts) or "—"
-
-
 def check_test_accuracy(m: Measured) -> Outcome:
     """Judged on the held-out images the kernel never had (`grader.heldout`); the public test set's
     accuracy is shown, and far above the held-out one it means images were remembered, not learnt;
@@ -415,8 +273,8 @@ def required_text(check_id: str, m: Measured) -> str:
         limit=a.training.max_epochs,
         threshold=threshold_text(a.training),
         messages=" / ".join(a.training.stop_messages),
-        conv=_limit(a.limits.max_conv),
-        pool=_limit(a.limits.max_pool),
+        conv=limit_text(a.limits.max_conv),
+        pool=limit_text(a.limits.max_pool),
         minimum=pct(a.min_test_accuracy),
         timeout=a.timeout_s,
         structure=structure_text(m) if check_id == "model_structure" else "",
