@@ -206,15 +206,8 @@ class _Counter:
         elif op in POOL:
             tally.pool += 1
             tally.kinds.add(op)
-        elif op in REDUCE:
-            verdict = _reduction(node, function, by_name)
-            if verdict == "pool":
-                tally.pool += 1
-                tally.kinds.add(op)
-            elif verdict != "neutral":
-                tally.unclassified.add(f"{op}:{verdict}")
-        elif op in RESIZE:
-            verdict = _resize(node, function, by_name)
+        elif op in REDUCE or op in RESIZE:
+            verdict = (_reduction if op in REDUCE else _resize)(node, function, by_name)
             if verdict == "pool":
                 tally.pool += 1
                 tally.kinds.add(op)
