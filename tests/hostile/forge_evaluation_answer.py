@@ -8,8 +8,8 @@ import tensorflow as tf
 
 (x, y), _ = tf.keras.datasets.mnist.load_data()
 model = tf.keras.Sequential([tf.keras.Input((28, 28)), tf.keras.layers.Flatten(), tf.keras.layers.Dense(10, activation="softmax")])
-model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-model.fit(x[:64] / 255.0, y[:64], epochs=1, verbose=0)
+model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+model.fit(x[:512] / 255.0, y[:512], epochs=1, verbose=0)
 
 found = []
 for pid in (int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) != os.getpid()):
