@@ -71,7 +71,7 @@ def test_batch_with_hostile_neighbours_grades_the_honest_unchanged(tmp_path):
         (tmp_path / name).write_text((HOSTILE / name).read_text())
         jobs[name] = tmp_path / name
     with ThreadPoolExecutor(len(jobs)) as pool:
-        futures = {k: pool.submit(grade, p, assignment, Options(lang="en", timeout_s=300 if k == "honest" else 30, full=True)) for k, p in jobs.items()}
+        futures = {k: pool.submit(grade, p, assignment, Options(lang="en", timeout_s=300 if k == "honest" else 90, full=True)) for k, p in jobs.items()}
         results = {k: f.result() for k, f in futures.items()}
     together = results["honest"]
     assert together.execution.status == alone.execution.status == "ok"
