@@ -18,7 +18,7 @@ _EXPORTS = {
     "GradeResult": "grader.models",
     "Options": "grader.pipeline",
     "grade": "grader.pipeline",
-    "write_outputs": "grader.outputs",
+    "write_outputs": "grader.report.outputs",
 }
 __all__ = [*_EXPORTS, "__version__"]
 

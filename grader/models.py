@@ -123,7 +123,7 @@ class Evaluation:
     test_images: int = 0
     conv_ops: int = 0  # convolution ops in one forward pass of the exported graph
     pool_ops: int = 0  # pooling ops likewise
-    disallowed_ops: tuple[str, ...] = ()  # op types the graph audit refused (`grader.graph_audit`): the model was not run
+    disallowed_ops: tuple[str, ...] = ()  # op types the graph audit refused (`grader.inside.graph_audit`): the model was not run
     unclassified_ops: tuple[str, ...] = ()  # "Op:reason" the layer count could not classify
     duration_s: float = 0.0
     error: str | None = None
@@ -137,7 +137,7 @@ class Evaluation:
 
 @dataclass(frozen=True)
 class Figure:
-    """An image the notebook displayed: a PNG the grader decoded and checked (`grader.figures`)."""
+    """An image the notebook displayed: a PNG the grader decoded and checked (`grader.run.figures`)."""
 
     png: str  # base64 of the PNG's bytes, as the grader re-encoded them
     width: int
@@ -168,8 +168,8 @@ class ExecutionInfo:
     duration_s: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)  # seconds per phase: kernel_start, setup, student_cells, finish…
     timeout_s: float | None = None  # the wall-clock limit the run had (the assignment's, or --timeout)
-    sandbox: str = ""  # which isolation was in force (grader.sandbox.Sandbox.describe)
-    figures: tuple[FigureCell, ...] = ()  # what the notebook displayed, by cell (capped: grader.figures)
+    sandbox: str = ""  # which isolation was in force (grader.sandbox.core.Sandbox.describe)
+    figures: tuple[FigureCell, ...] = ()  # what the notebook displayed, by cell (capped: grader.run.figures)
     figures_left_out: int = 0  # images not kept: over the caps, not a valid PNG, or another format
 
     @property

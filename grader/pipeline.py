@@ -15,22 +15,22 @@ import nbformat
 
 from grader import __version__
 from grader.assignment import Assignment
-from grader.checks import Measured, execution_message, metrics_of, run_checks, stop_reason
-from grader.datasets import ensure_dataset
+from grader.rules.checks import Measured, execution_message, metrics_of, run_checks, stop_reason
+from grader.data.datasets import ensure_dataset
 from grader.errors import GraderError
-from grader.evaluate import Evaluator
-from grader.heldout import prepare
-from grader.execute import RunSpec, execute
-from grader.figures import prepare_matplotlib
+from grader.run.evaluate import Evaluator
+from grader.data.heldout import prepare
+from grader.run.execute import RunSpec, execute
+from grader.run.figures import prepare_matplotlib
 from grader.i18n import t
-from grader.integrity import compare
+from grader.rules.integrity import compare
 from grader.last_resort import encodable, last_resort_result
 from grader.models import Evaluation, ExecutionInfo, Finding, GradeResult, Recording
-from grader.precheck import localise, precheck
-from grader.record import RecordError, read_recording
-from grader.sandbox import Limits, Sandbox
-from grader.sandbox_output import grading_folder
-from grader.submission import InvalidSubmission, Submission, load_submission
+from grader.rules.precheck import localise, precheck
+from grader.run.record import RecordError, read_recording
+from grader.sandbox.core import Limits, Sandbox
+from grader.sandbox.output import grading_folder
+from grader.run.submission import InvalidSubmission, Submission, load_submission
 
 EVALUATION_MIN_S, EVALUATION_MAX_S = 20.0, 300.0  # the evaluation's time, whatever is left of the limit
 MISMATCH_MARGIN = 0.03  # recorded last-epoch accuracy may exceed what the exported model achieves by this
@@ -49,7 +49,7 @@ class Options:
     full: bool = False  # run everything: no verdict from the pre-check alone, no early stop
     kernel_prefix: tuple[str, ...] = ()  # a command the kernel runs under, inside the sandbox
     env: dict[str, str] = field(default_factory=dict)
-    sandbox: str = "auto"  # auto | bwrap | unshare | none (unsafe; see grader.sandbox)
+    sandbox: str = "auto"  # auto | bwrap | unshare | none (unsafe; see grader.sandbox.core)
     memory_mb: int | None = None  # the sandbox's memory limit; None: Limits' default (4096 MB)
 
 
@@ -104,7 +104,7 @@ def _grade(path: Path, assignment: Assignment, options: Options) -> GradeResult:
                 ipc_dir=sandbox.writable_dir("ipc"),
                 packages=assignment.packages,
             )
-            prepare_matplotlib(spec.rundir / "matplotlib", sandbox.give)  # the kernel's MPLCONFIGDIR (grader.execute.kernel_env)
+            prepare_matplotlib(spec.rundir / "matplotlib", sandbox.give)  # the kernel's MPLCONFIGDIR (grader.run.execute.kernel_env)
             # Started first, as a uid of its own: its TensorFlow import overlaps the kernel's run.
             evaluator = Evaluator(held, options.kernel_prefix, sandbox)
             stack.callback(evaluator.close)

@@ -27,7 +27,7 @@ def conv_assignment() -> Assignment:
 @pytest.fixture(scope="session")
 def mnist_store() -> Path:
     """The verified MNIST store (provisioned once, offline sources first)."""
-    from grader.datasets import ensure_mnist
+    from grader.data.datasets import ensure_mnist
 
     return ensure_mnist()
 

@@ -23,9 +23,9 @@ from grader.batch.progress import Progress, format_duration
 from grader.batch.results import failed_result, result_of_outcome
 from grader.batch.roster import Roster, load_roster
 from grader.errors import EXIT_FAILED, EXIT_INTERNAL, EXIT_PASSED, UsageError
-from grader.gradebook import Gradebook, StoredResult, gradebook_path
+from grader.batch.gradebook import Gradebook, StoredResult, gradebook_path
 from grader.i18n import t
-from grader.outputs import write_outputs
+from grader.report.outputs import write_outputs
 
 if TYPE_CHECKING:
     from grader.assignment import Assignment
@@ -191,7 +191,7 @@ def run_batch(
                 previous_handler = signal.signal(signal.SIGTERM, _on_sigterm)
             if jobs:
                 if isinstance(executor, LocalExecutor):
-                    from grader.datasets import ensure_dataset
+                    from grader.data.datasets import ensure_dataset
 
                     ensure_dataset(assignment.dataset, options.data_dir)  # once here, not in every worker at the same time
                 else:

@@ -41,7 +41,7 @@ def check_output(check: CheckResult, lang: str = "en") -> str:
 
 def results(result: GradeResult, visibility: str = "visible", stdout_visibility: str = "hidden") -> dict[str, Any]:
     """The `results.json` document for one graded submission."""
-    from grader.summary import summary
+    from grader.report.summary import summary
 
     if visibility not in VISIBILITIES or stdout_visibility not in VISIBILITIES:
         raise ValueError(f"visibility must be one of {', '.join(VISIBILITIES)}")

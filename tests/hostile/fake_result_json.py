@@ -5,7 +5,7 @@ import os
 fake = {"assignment": "mnist-callback", "submission": "fake", "passed": True, "score": 5, "max_score": 5, "checks": [], "errors": ["FAKE-RESULT"]}
 targets = ["result.json", "../result.json", "../run/result.json", "../run/evaluation.json", "/tmp/result.json", "{{OUT}}/result.json", "{{OUT}}/../result.json"]
 try:
-    from grader.kernel import setup
+    from grader.inside import setup
 
     run = os.path.dirname(setup._RECORDER[-1].record_path)
     targets += [os.path.join(run, "result.json"), os.path.join(run, "evaluation.json"), os.path.join(run, "..", "result.json")]

@@ -2,7 +2,7 @@
 # many files each below the size limit.
 import os
 
-from grader.kernel import setup
+from grader.inside import setup
 
 run = os.path.dirname(setup._RECORDER[-1].record_path)
 chunk = b"\0" * (8 << 20)

@@ -15,7 +15,7 @@ found = []
 for pid in (int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) != os.getpid()):
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as fh:
-            if b"grader.evaluate" not in fh.read():
+            if b"grader.run.evaluate" not in fh.read():
                 continue
         found.append(pid)
         tokens = set()

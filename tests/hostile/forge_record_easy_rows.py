@@ -8,7 +8,7 @@ import threading
 import time
 
 import tensorflow as tf
-from grader.kernel import setup
+from grader.inside import setup
 
 recorder = setup._RECORDER[-1]
 MESSAGE = "Reached 99% accuracy so cancelling training!"

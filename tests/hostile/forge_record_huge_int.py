@@ -1,7 +1,7 @@
 # Attack: the grader's record is written inside the kernel, so write it by hand: a 5,000-digit integer
 # where an epoch count belongs, and an input transform nested 100,000 levels deep. The host's json.loads
 # raised ValueError (the int-string conversion limit) or RecursionError, and grading crashed.
-from grader.kernel import setup
+from grader.inside import setup
 
 recorder = setup._RECORDER[-1]
 recorder.save = lambda: None  # the grader's own writes are dropped from now on

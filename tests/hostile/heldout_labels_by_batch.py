@@ -1,8 +1,8 @@
 # Attack, by someone who read the grader's source (mnist-conv): the held-out half of the test set is
-# withheld at fixed, seeded rows (grader/heldout.py: SPLIT_SEED), and each withheld slot of the
+# withheld at fixed, seeded rows (grader/data/heldout.py: SPLIT_SEED), and each withheld slot of the
 # kernel's copy holds a duplicate *of the same label*: the kernel's y_test at those rows is the
-# held-out labels, in the order the evaluation feeds them, 1,000 images a call (evaluate.BATCH).
-# (Placeholders: the grader's SPLIT_SEED, HELDOUT_ROWS and evaluate.BATCH, which the student copies.)
+# held-out labels, in the order the evaluation feeds them, 1,000 images a call (evaluation.BATCH).
+# (Placeholders: the grader's SPLIT_SEED, HELDOUT_ROWS and evaluation.BATCH, which the student copies.)
 # A weak network trained on 600 images agrees with one of the five held-out label sequences far
 # more than chance: that tells which held-out batch it is given, and the model answers it by heart.
 import numpy as np

@@ -1,4 +1,4 @@
-# Attack, by someone who read the grader's source (mnist-callback): provenance (grader/kernel/provenance.py)
+# Attack, by someone who read the grader's source (mnist-callback): provenance (grader/inside/provenance.py)
 # counts Keras optimizers' steps and allows a weight its *initial* value. Train with plain variable
 # updates (no Keras optimizer, no fit) for 15 epochs, then build the model with those weights as its
 # initial values (Constant initializers) and fit it one recorded epoch: the record says 1 epoch.

@@ -5,7 +5,7 @@ import threading
 import time
 
 import tensorflow as tf
-from grader.kernel import setup
+from grader.inside import setup
 
 run = os.path.dirname(setup._RECORDER[-1].record_path)
 

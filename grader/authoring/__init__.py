@@ -1,0 +1,1 @@
+"""Authoring assignments: scaffolding, validation, percent-format notebooks."""

@@ -1,0 +1,1 @@
+"""The command line: sits on top, calls the library; nothing imports it."""

@@ -1,0 +1,1 @@
+"""Data sets: the verified stores, their sources, and the held-out split."""

@@ -1,0 +1,1 @@
+"""The rules: checks over the grader's own measurements, the pre-check and integrity."""
