@@ -41,7 +41,7 @@ BARE = """
 import sys
 from pathlib import Path
 from grader import Options, find_assignment, grade
-from grader.outputs import write_json
+from grader.report.outputs import write_json
 timeout = float(sys.argv[4]) if len(sys.argv) > 4 else None
 result = grade(Path(sys.argv[1]), find_assignment(sys.argv[2]), Options(lang="en", timeout_s=timeout))
 write_json(result, Path(sys.argv[3]))
@@ -65,7 +65,7 @@ def main() -> int:
     args = parser.parse_args()
 
     from grader.batch.machine import default_jobs, usable_cores
-    from grader.datasets import ensure_mnist
+    from grader.data.datasets import ensure_mnist
 
     store = ensure_mnist()
     source = Path(str(WORKLOADS[args.workload]).format(assignment=args.assignment))

@@ -57,7 +57,7 @@ def main() -> int:
     parser.add_argument("--assignment", action="append", help="default: both MNIST exercises")
     args = parser.parse_args()
 
-    from grader.datasets import ensure_mnist
+    from grader.data.datasets import ensure_mnist
 
     store = ensure_mnist()
     grader = [sys.executable, "-m", "grader"]
