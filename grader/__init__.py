@@ -16,7 +16,8 @@ _EXPORTS = {
     "find_assignment": "grader.assignment",
     "list_assignments": "grader.assignment",
     "GradeResult": "grader.models",
-    "Options": "grader.pipeline",
+    "Options": "grader.options",
+    "Settings": "grader.options",
     "grade": "grader.pipeline",
     "write_outputs": "grader.report.outputs",
 }

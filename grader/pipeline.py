@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 
 import nbformat
@@ -26,9 +26,10 @@ from grader.i18n import t
 from grader.rules.integrity import compare
 from grader.last_resort import encodable, last_resort_result
 from grader.models import Evaluation, ExecutionInfo, Finding, GradeResult, Recording
+from grader.options import Options, Settings, resolve
 from grader.rules.precheck import localise, precheck
 from grader.run.record import RecordError, read_recording
-from grader.sandbox.core import Limits, Sandbox
+from grader.sandbox.core import Sandbox
 from grader.sandbox.output import grading_folder
 from grader.run.submission import InvalidSubmission, Submission, load_submission
 
@@ -37,56 +38,40 @@ MISMATCH_MARGIN = 0.03  # recorded last-epoch accuracy may exceed what the expor
 LOSS_MARGIN, LOSS_SHARE = 0.05, 0.10  # recorded loss may be below the measured one by the larger of these
 
 
-@dataclass(frozen=True)
-class Options:
-    """How to grade: everything optional has the assignment's default."""
-
-    lang: str | None = None
-    timeout_s: float | None = None
-    seed: int | None = 0
-    entry: str | None = None
-    data_dir: Path | None = None
-    full: bool = False  # run everything: no verdict from the pre-check alone, no early stop
-    kernel_prefix: tuple[str, ...] = ()  # a command the kernel runs under, inside the sandbox
-    env: dict[str, str] = field(default_factory=dict)
-    sandbox: str = "auto"  # auto | bwrap | unshare | none (unsafe; see grader.sandbox.core)
-    memory_mb: int | None = None  # the sandbox's memory limit; None: Limits' default (4096 MB)
-
-
 def grade(path: Path, assignment: Assignment, options: Options = Options()) -> GradeResult:
     """Grade the submission at `path`; a bad submission is a failed result, never an exception.
 
     Only the grader's own errors (`GraderError`: configuration, data set, sandbox) raise. Anything
     else that goes wrong, whatever the submission provoked, gives a failed result of last resort;
-    every result is made safe to encode (text from the sandbox may hold lone surrogates)."""
+    every result is made safe to encode (text from the sandbox may hold lone surrogates).
+    What `options` leave open takes its default from `grader.options.resolve`."""
     started = time.monotonic()
+    settings = resolve(assignment, options)
     try:
-        return encodable(_grade(path, assignment, options))
+        return encodable(_grade(path, assignment, settings))
     except GraderError:
         raise
     except Exception as exc:  # noqa: BLE001 - the last line of defence: result.json is always written
-        return last_resort_result(assignment, path.name, options.lang or assignment.default_lang, exc, started)
+        return last_resort_result(assignment, path.name, settings.lang, exc, started)
 
 
-def _grade(path: Path, assignment: Assignment, options: Options) -> GradeResult:
+def _grade(path: Path, assignment: Assignment, settings: Settings) -> GradeResult:
     started = time.monotonic()
-    lang = options.lang or assignment.default_lang
-    mnist = ensure_dataset(assignment.dataset, options.data_dir)  # mnist.npz or fashion_mnist.npz: the kernel tells them by name
+    lang = settings.lang
+    mnist = ensure_dataset(assignment.dataset, settings.data_dir)  # mnist.npz or fashion_mnist.npz: the kernel tells them by name
     try:
         submission = load_submission(path)
     except InvalidSubmission as exc:
-        info = ExecutionInfo(status="invalid", message=exc.localised(lang), exception=exc.localised(lang))
+        info = ExecutionInfo(status="invalid", message=exc.localised(lang), exception=exc.localised(lang), timeout_s=settings.timeout_s)
         return assemble(assignment, path, lang, info, Recording(), Evaluation(), None, [execution_message(info, assignment, lang)], started)
     findings = tuple(localise(f, lang) for f in precheck([c.source for c in submission.code_cells], assignment))
     integrity = skeleton_integrity(assignment, submission)
     certain = [f for f in findings if f.certain]
-    if certain and not options.full:
-        info = ExecutionInfo(status="not_run", message=certain[0].message)
+    if certain and not settings.full:
+        info = ExecutionInfo(status="not_run", message=certain[0].message, timeout_s=settings.timeout_s)
         return assemble(assignment, path, lang, info, Recording(), Evaluation(), integrity, [f.message for f in certain], started, findings)
     with grading_folder("grader-") as tmp:  # removed however deep a tree the submission left in it
-        timeout_s = options.timeout_s or assignment.timeout_s  # sizes the CPU time limit too
-        limits = Limits(memory_mb=options.memory_mb, timeout_s=timeout_s) if options.memory_mb else Limits(timeout_s=timeout_s)
-        sandbox = Sandbox(Path(tmp), mode=options.sandbox, limits=limits)
+        sandbox = Sandbox(Path(tmp), mode=settings.sandbox, limits=settings.limits())  # the time limit sizes the CPU time limit too
         held = prepare(mnist, Path(tmp))  # the kernel's copy of the data set, without the held-out rows
         with contextlib.ExitStack() as stack:
             stack.callback(sandbox.close)
@@ -94,19 +79,19 @@ def _grade(path: Path, assignment: Assignment, options: Options) -> GradeResult:
                 workdir=sandbox.writable_dir("work"),  # under bubblewrap, a private tmpfs is mounted over it
                 rundir=sandbox.writable_dir("run"),
                 mnist_path=sandbox.readable_copy(held.kernel_store),
-                timeout_s=options.timeout_s or assignment.timeout_s,
-                seed=options.seed,
-                entry=options.entry or assignment.entry,
-                limits=None if options.full else early_stop_limits(assignment),
-                env=options.env,
-                kernel_prefix=options.kernel_prefix,
+                timeout_s=settings.timeout_s,
+                seed=settings.seed,
+                entry=settings.entry,
+                limits=None if settings.full else early_stop_limits(assignment),
+                env=settings.env,
+                kernel_prefix=settings.kernel_prefix,
                 sandbox=sandbox,
                 ipc_dir=sandbox.writable_dir("ipc"),
                 packages=assignment.packages,
             )
             prepare_matplotlib(spec.rundir / "matplotlib", sandbox.give)  # the kernel's MPLCONFIGDIR (grader.run.execute.kernel_env)
             # Started first, as a uid of its own: its TensorFlow import overlaps the kernel's run.
-            evaluator = Evaluator(held, options.kernel_prefix, sandbox)
+            evaluator = Evaluator(held, settings.kernel_prefix, sandbox)
             stack.callback(evaluator.close)
             info = execute(submission.notebook, spec)  # returns when no process of the submission is left
             errors = [execution_message(info, assignment, lang)] if info.status not in ("ok", "stopped") else []  # stopped: assemble() says why

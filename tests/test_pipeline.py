@@ -54,3 +54,11 @@ def test_grading_twice_gives_the_same_result(tmp_path, callback_assignment, mnis
     assert first.recording.all_epochs[0].metrics == second.recording.all_epochs[0].metrics
     assert first.metrics.test_accuracy == second.metrics.test_accuracy
     assert [c.passed for c in first.checks] == [c.passed for c in second.checks]
+
+
+def test_a_verdict_without_running_states_the_limit_the_student_had(tmp_path, callback_assignment, mnist_store):
+    result = grade(write(tmp_path, "30"), callback_assignment, Options(lang="en", timeout_s=60))
+    assert result.execution.status == "not_run" and result.execution.timeout_s == 60.0  # --timeout, not the assignment's 900
+    assert result.check("execution").required == "Every cell runs without an error within 60 seconds."
+    default = grade(write(tmp_path, "30"), callback_assignment, Options())
+    assert default.lang == callback_assignment.default_lang and default.execution.timeout_s == float(callback_assignment.timeout_s)

@@ -276,7 +276,7 @@ def required_text(check_id: str, m: Measured) -> str:
         conv=limit_text(a.limits.max_conv),
         pool=limit_text(a.limits.max_pool),
         minimum=pct(a.min_test_accuracy),
-        timeout=a.timeout_s,
+        timeout=f"{m.execution.timeout_s or a.timeout_s:g}",  # the run's limit (--timeout), else the assignment's
         structure=structure_text(m) if check_id == "model_structure" else "",
     )
     if check_id == "layer_limit" and a.limits.max_dense is not None:
