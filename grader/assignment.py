@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import difflib
 import sys
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from grader import schema
 from grader.errors import ConfigError, UsageError
 
 if sys.version_info >= (3, 11):
@@ -16,33 +16,31 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-KNOWN_CHECKS = (
-    "execution",
-    "epoch_limit",
-    "stop_message",
-    "accuracy_threshold",
-    "loss_threshold",
-    "layer_limit",
-    "model_structure",
-    "test_accuracy",
-    "skeleton_integrity",
-)
-LANGS = ("en", "zh")
-INTEGRITY_MODES = ("off", "warn", "enforce")
-DATASETS = ("mnist", "fashion_mnist")
-METRICS = ("accuracy", "loss")  # accuracy must go above the threshold, loss below it
-THRESHOLD_CHECKS = ("stop_message", "accuracy_threshold", "loss_threshold")
+SCHEMA_FILE = "assignment.schema.json"  # in grader/schema/, beside result.schema.json; ships in the wheel
+SCHEMA: dict[str, Any] = schema.load(SCHEMA_FILE)  # every field, its type, range and default; read once, a constant
+_TOP = SCHEMA["properties"]
 
-# Every field an assignment file may have, per table: anything else is a mistake, named as such.
-TOP_FIELDS = ("id", "title", "title_zh", "dataset", "default_lang", "timeout_s", "entry", "skeleton_integrity",
-              "packages", "training", "limits", "structure", "evaluation", "checks", "authoring")
-TRAINING_FIELDS = ("max_epochs", "metric", "threshold", "stop_messages")
-LIMITS_FIELDS = ("max_conv", "max_pool", "max_dense")
-STRUCTURE_FIELDS = ("model_class", "conv", "pool", "dense")
-EVALUATION_FIELDS = ("min_test_accuracy",)
-AUTHORING_FIELDS = ("reference", "samples", "expected")
+
+def _fields(table: str | None = None) -> tuple[str, ...]:
+    return tuple((_TOP[table] if table else SCHEMA)["properties"])
+
+
+# Every name below comes from the schema: a field, check or choice is declared there once.
+KNOWN_CHECKS = _fields("checks")
+LANGS = tuple(_TOP["default_lang"]["enum"])
+INTEGRITY_MODES = tuple(_TOP["skeleton_integrity"]["enum"])
+DATASETS = tuple(_TOP["dataset"]["enum"])
+METRICS = tuple(_TOP["training"]["properties"]["metric"]["enum"])  # accuracy must go above the threshold, loss below it
+DEFAULT_METRIC: str = _TOP["training"]["properties"]["metric"]["default"]
+TOP_FIELDS = _fields()
+TRAINING_FIELDS = _fields("training")
+LIMITS_FIELDS = _fields("limits")
+STRUCTURE_FIELDS = _fields("structure")
+EVALUATION_FIELDS = _fields("evaluation")
+AUTHORING_FIELDS = _fields("authoring")
 # What the course's notebooks import beyond the standard library: an assignment without `packages`.
-DEFAULT_PACKAGES = ("tensorflow", "keras", "numpy", "matplotlib")
+DEFAULT_PACKAGES = tuple(_TOP["packages"]["default"])
+THRESHOLD_CHECKS = ("stop_message", "accuracy_threshold", "loss_threshold")  # the checks that need training.threshold
 
 
 @dataclass(frozen=True)
@@ -50,7 +48,7 @@ class Training:
     max_epochs: int
     threshold: float | None  # the training metric must end strictly past this (None: no such rule)
     stop_messages: tuple[str, ...]  # empty when the assignment has no stop_message check
-    metric: str = "accuracy"  # "accuracy": must go above the threshold; "loss": below it
+    metric: str = DEFAULT_METRIC  # "accuracy": must go above the threshold; "loss": below it
 
     @property
     def below(self) -> bool:
@@ -170,80 +168,45 @@ def load_assignment(folder: Path) -> Assignment:
 
 
 def parse_assignment(data: dict[str, Any], path: Path) -> Assignment:
-    f = _Fields(data, path)
-    f.only(TOP_FIELDS)
-    tf = _Fields(f.table("training"), path, "training.")
-    lf = _Fields(f.table("limits", required=False), path, "limits.")
-    sf = _Fields(f.table("structure", required=False), path, "structure.")
-    ef = _Fields(f.table("evaluation", required=False), path, "evaluation.")
-    af = _Fields(f.table("authoring", required=False), path, "authoring.")
-    for sub, fields in ((tf, TRAINING_FIELDS), (lf, LIMITS_FIELDS), (sf, STRUCTURE_FIELDS), (ef, EVALUATION_FIELDS), (af, AUTHORING_FIELDS)):
-        sub.only(fields)
-    points = f.table("checks")
-    if not points:
-        raise ConfigError(path, "checks", f"enable at least one check (known: {', '.join(KNOWN_CHECKS)})")
-    for check_id, value in points.items():
-        if check_id not in KNOWN_CHECKS:
-            raise ConfigError(path, f"checks.{check_id}", f"unknown check{_did_you_mean(check_id, KNOWN_CHECKS)} (known: {', '.join(KNOWN_CHECKS)})")
-        if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
-            raise ConfigError(path, f"checks.{check_id}", "points must be a number >= 0")
-    metric = tf.choice("metric", METRICS, default="accuracy")
+    """The typed assignment: `data` validated against the schema, then the rules that join two fields."""
+    schema.validate(data, SCHEMA, path, ids=("checks",))
+    t, points = data["training"], data["checks"]
+    metric = t.get("metric", DEFAULT_METRIC)
+    threshold = float(t["threshold"]) if "threshold" in t else None
+    if threshold is not None and metric == "accuracy" and not 0 <= threshold <= 1:
+        raise ConfigError(path, "training.threshold", "must be a number between 0 and 1")
+    if threshold is not None and metric == "loss" and not threshold > 0:
+        raise ConfigError(path, "training.threshold", "must be a number greater than 0")
     needs_threshold = [c for c in THRESHOLD_CHECKS if c in points]
-    threshold = tf.fraction("threshold", default=None) if metric == "accuracy" else tf.positive("threshold", default=None)
     if needs_threshold and threshold is None:
         raise ConfigError(path, "training.threshold", f"missing (check '{needs_threshold[0]}' needs it)")
-    if "stop_message" in points and "stop_messages" not in tf.data:
+    if "stop_message" in points and "stop_messages" not in t:
         raise ConfigError(path, "training.stop_messages", "missing (check 'stop_message' needs it)")
-    if "stop_messages" in tf.data:
-        stop_messages = tuple(tf.str_list("stop_messages"))
-    else:
-        stop_messages = ()
+    evaluation = data.get("evaluation", {})
     assignment = Assignment(
-        id=f.str("id"),
-        title=f.str("title"),
-        title_zh=f.str("title_zh", default=""),
-        dataset=f.choice("dataset", DATASETS),
-        default_lang=f.choice("default_lang", LANGS, default="en"),
-        timeout_s=f.int("timeout_s", default=900, minimum=1),
-        entry=f.str("entry", default="") or None,
-        training=Training(
-            max_epochs=tf.int("max_epochs", minimum=1),
-            threshold=threshold,
-            stop_messages=stop_messages,
-            metric=metric,
-        ),
-        limits=Limits(
-            max_conv=lf.int("max_conv", default=None, minimum=0),
-            max_pool=lf.int("max_pool", default=None, minimum=0),
-            max_dense=lf.int("max_dense", default=None, minimum=0),
-        ),
-        min_test_accuracy=ef.fraction("min_test_accuracy", default=None),
+        id=data["id"],
+        title=data["title"],
+        title_zh=_value(data, "title_zh"),
+        dataset=data["dataset"],
+        default_lang=_value(data, "default_lang"),
+        timeout_s=_value(data, "timeout_s"),
+        entry=data.get("entry"),
+        training=Training(max_epochs=t["max_epochs"], threshold=threshold, stop_messages=tuple(t.get("stop_messages", ())), metric=metric),
+        limits=Limits(**data.get("limits", {})),
+        min_test_accuracy=float(evaluation["min_test_accuracy"]) if "min_test_accuracy" in evaluation else None,
         points={k: float(v) for k, v in points.items()},
-        integrity=f.choice("skeleton_integrity", INTEGRITY_MODES, default="warn"),
+        integrity=_value(data, "skeleton_integrity"),
         folder=path.parent,
-        structure=Structure(
-            model_class=sf.str("model_class", default=None),
-            conv=sf.int("conv", default=None, minimum=0),
-            pool=sf.int("pool", default=None, minimum=0),
-            dense=sf.int("dense", default=None, minimum=0),
-        ),
-        authoring=Authoring(
-            reference=af.relpath("reference"),
-            samples=af.relpath("samples"),
-            expected=af.relpath("expected"),
-        ),
-        packages=f.packages("packages"),
+        structure=Structure(**data.get("structure", {})),
+        authoring=Authoring(**{k: _relpath(v, path) for k, v in data.get("authoring", {}).items()}),
+        packages=tuple(_value(data, "packages")),
     )
-    if assignment.entry is not None and not assignment.entry.isidentifier():
-        raise ConfigError(path, "entry", "must be the name of a Python function, e.g. train_mnist")
     if assignment.id != path.parent.name:
         raise ConfigError(path, "id", f"'{assignment.id}' must equal the folder name '{path.parent.name}'")
     if "layer_limit" in points and assignment.limits == Limits():
         raise ConfigError(path, "limits", "check 'layer_limit' needs limits.max_conv, limits.max_pool or limits.max_dense")
     if "model_structure" in points and assignment.structure == Structure():
         raise ConfigError(path, "structure", "check 'model_structure' needs structure.model_class or a layer count (conv, pool, dense)")
-    if assignment.structure.model_class is not None and not assignment.structure.model_class.isidentifier():
-        raise ConfigError(path, "structure.model_class", "must be a Python class name, e.g. LeNet5")
     if "test_accuracy" in points and assignment.min_test_accuracy is None:
         raise ConfigError(path, "evaluation.min_test_accuracy", "check 'test_accuracy' needs it")
     if "accuracy_threshold" in points and metric != "accuracy":
@@ -253,105 +216,11 @@ def parse_assignment(data: dict[str, Any], path: Path) -> Assignment:
     return assignment
 
 
-def _did_you_mean(name: str, known: tuple[str, ...]) -> str:
-    close = difflib.get_close_matches(name, known, n=1)
-    return f" (did you mean '{close[0]}'?)" if close else ""
+def _value(data: dict[str, Any], key: str) -> Any:
+    """A top-level field's value, or the default the schema declares for it."""
+    return data[key] if key in data else _TOP[key]["default"]
 
 
-class _Fields:
-    """Typed access to one TOML table, raising ConfigError(path, field) on bad values."""
-
-    _MISSING = object()
-
-    def __init__(self, data: dict[str, Any], path: Path, prefix: str = "") -> None:
-        self.data, self.path, self.prefix = data, path, prefix
-
-    def _get(self, key: str, default: Any) -> Any:
-        if key in self.data:
-            return self.data[key]
-        if default is self._MISSING:
-            raise ConfigError(self.path, self.prefix + key, "missing")
-        return default
-
-    def _bad(self, key: str, problem: str) -> ConfigError:
-        return ConfigError(self.path, self.prefix + key, problem)
-
-    def only(self, known: tuple[str, ...]) -> None:
-        """Every key of the table is a known field (a misspelt one is not silently ignored)."""
-        for key in self.data:
-            if key not in known:
-                raise self._bad(key, f"unknown field{_did_you_mean(key, known)} (known here: {', '.join(known)})")
-
-    def table(self, key: str, required: bool = True) -> dict[str, Any]:
-        value = self._get(key, self._MISSING if required else {})
-        if not isinstance(value, dict):
-            raise self._bad(key, "must be a table")
-        return value
-
-    def str(self, key: str, default: Any = _MISSING) -> Any:
-        value = self._get(key, default)
-        if value is not default and not isinstance(value, str):
-            raise self._bad(key, "must be a string")
-        return value
-
-    def choice(self, key: str, options: tuple[str, ...], default: Any = _MISSING) -> str:
-        value = self._get(key, default)
-        if value not in options:
-            raise self._bad(key, f"must be one of {', '.join(options)}")
-        return value
-
-    def int(self, key: str, default: Any = _MISSING, minimum: int = 0) -> Any:
-        value = self._get(key, default)
-        if value is default and default is None:
-            return None
-        if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-            raise self._bad(key, f"must be an integer >= {minimum}")
-        return value
-
-    def fraction(self, key: str, default: Any = _MISSING) -> Any:
-        value = self._get(key, default)
-        if value is default and default is None:
-            return None
-        if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value <= 1:
-            raise self._bad(key, "must be a number between 0 and 1")
-        return float(value)
-
-    def positive(self, key: str, default: Any = _MISSING) -> Any:
-        value = self._get(key, default)
-        if value is default and default is None:
-            return None
-        if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 < value < float("inf"):
-            raise self._bad(key, "must be a number greater than 0")
-        return float(value)
-
-    def relpath(self, key: str) -> Path | None:
-        """A path relative to the assignment file's folder (absolute ones are kept)."""
-        value = self.str(key, default=None)
-        if value is None:
-            return None
-        if not value.strip():
-            raise self._bad(key, "must be a non-empty path")
-        return (self.path.parent / value).resolve() if not Path(value).is_absolute() else Path(value)
-
-    def packages(self, key: str) -> tuple[str, ...]:
-        """Top-level module names, each once; none of the standard library (always importable)."""
-        value = self._get(key, list(DEFAULT_PACKAGES))
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise self._bad(key, 'must be a list of module names, e.g. ["tensorflow", "keras", "numpy", "matplotlib"]')
-        for name in value:
-            if not name.isidentifier():
-                raise self._bad(key, f"'{name}' is not a top-level module name (write what students import: 'sklearn', not 'scikit-learn'; 'tensorflow', not 'tensorflow.keras')")
-            if name in sys.stdlib_module_names:
-                raise self._bad(key, f"'{name}' is part of Python's standard library, which students may always import: leave it out")
-        duplicates = sorted({n for n in value if value.count(n) > 1})
-        if duplicates:
-            raise self._bad(key, f"'{duplicates[0]}' is listed twice")
-        if not {"tensorflow", "keras"} & set(value):
-            raise self._bad(key, "must include 'tensorflow' or 'keras': the exercises train Keras models")
-        return tuple(value)
-
-    def str_list(self, key: str) -> list[str]:
-        value = self._get(key, self._MISSING)
-        if not isinstance(value, list) or not value or not all(isinstance(v, str) and v.strip() for v in value):
-            raise self._bad(key, "must be a non-empty list of non-empty strings")
-        return value
+def _relpath(value: str, path: Path) -> Path:
+    """A path relative to the assignment file's folder (absolute ones are kept)."""
+    return Path(value) if Path(value).is_absolute() else (path.parent / value).resolve()
