@@ -9,6 +9,7 @@ from pathlib import Path
 
 from grader.errors import UsageError
 from grader.authoring.percent_notebook import notebook_from_percent, write_notebook
+from grader.assignment import DATASETS
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -23,8 +24,8 @@ def scaffold(assignment_id: str, root: Path = Path("."), *, title: str | None = 
     reference solution, two samples meant to fail and their entries in the expected file."""
     if not ID_PATTERN.match(assignment_id):
         raise UsageError(f"'{assignment_id}' is not a valid assignment id: lower-case letters, digits and single hyphens, starting with a letter (e.g. my-exercise)")
-    if dataset not in ("mnist", "fashion_mnist"):
-        raise UsageError(f"unknown data set '{dataset}' (known: mnist, fashion_mnist)")
+    if dataset not in DATASETS:
+        raise UsageError(f"unknown data set '{dataset}' (known: {', '.join(DATASETS)})")
     root = Path(root)
     folder = root / "assignments" / assignment_id
     reference = root / "reference" / assignment_id
@@ -82,7 +83,8 @@ EXPECTED_HEADER = """# Expected grading outcomes of the sample submissions in th
 """
 
 TEMPLATE_TOML = '''# __TITLE__
-# Every field is described in docs/authoring.md; `grader validate` checks this file and the notebooks.
+# Every field is described in docs/authoring.md and declared in the grader's schema/assignment.schema.json;
+# `grader validate` checks this file and the notebooks.
 id = "__ID__"                       # must equal the folder name
 title = "__TITLE__"
 title_zh = ""                       # optional: the title in Chinese

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import json
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -14,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 from grader import __version__
 
 if TYPE_CHECKING:
-    from grader.pipeline import Options
+    from grader.assignment import Assignment
+    from grader.options import Settings
 
 DEFAULT_GRACE_S = 480.0  # kernel start (≤ 120 s) + evaluation (≤ 300 s) + slack, beyond the timeout
 
@@ -36,7 +36,7 @@ class Job:
     assignment_ref: str | None = None  # assignment folder (or id) the worker can load...
     assignment_id: str = ""
     assignment_files: dict[str, bytes] = field(default_factory=dict)  # ...or the folder's files
-    options: dict[str, Any] = field(default_factory=dict)  # Options fields, without env
+    options: dict[str, Any] = field(default_factory=dict)  # the grading's `Settings.to_json()`; env is the worker's
     threads: int | None = None  # per grading; None: computed where the job runs
     hard_limit_s: float = 900.0 + DEFAULT_GRACE_S
     grader_version: str = __version__
@@ -82,12 +82,11 @@ def job_outcome(job: Job, outcome: str, **fields: Any) -> Outcome:
     return base
 
 
-def options_as_json(options: Options, leave_out: tuple[str, ...]) -> dict[str, Any]:
-    """The fields of `options` but those in `leave_out`, as JSON values (a path becomes a string)."""
-    values = {f.name: getattr(options, f.name) for f in dataclasses.fields(options) if f.name not in leave_out}
-    return json.loads(json.dumps(values, default=str))
-
-
-def job_options(options: Options) -> dict[str, Any]:
-    """`Options` as JSON for a worker (`env` is the worker's to set: the thread plan of its machine)."""
-    return options_as_json(options, ("env",))
+def grading_job(student: str, key: str, path: Path, assignment: Assignment, settings: Settings, *,
+                grace_s: float = DEFAULT_GRACE_S, threads: int | None = None) -> Job:
+    """The job that grades the file at `path` for `student` with the effective `settings` (the ones
+    its key was computed from); the worker is killed `grace_s` past their time limit. The settings
+    travel without `env`: the worker sets its own (the thread plan of its machine)."""
+    return Job(student=student, key=key, filename=path.name, path=str(path.resolve()),
+               assignment_ref=str(Path(assignment.folder).resolve()), assignment_id=assignment.id,
+               options=dataclasses.replace(settings, env={}).to_json(), threads=threads, hard_limit_s=settings.timeout_s + grace_s)

@@ -9,13 +9,12 @@ from typing import TYPE_CHECKING, Any
 
 from grader import __version__
 from grader.batch.discovery import file_sha256
-from grader.batch.jobs import options_as_json
 
 if TYPE_CHECKING:
     from grader.assignment import Assignment
-    from grader.pipeline import Options
+    from grader.options import Settings
 
-KEY_VERSION = 1
+KEY_VERSION = 2  # 2: the options are the effective settings (grader.options.resolve), the memory limit filled in
 OPTIONS_NOT_IN_KEY = ("data_dir", "env")  # where the data lives and thread counts do not change a grade
 
 
@@ -27,17 +26,12 @@ def assignment_sha256(assignment: Assignment) -> str:
     return digest.hexdigest()
 
 
-def grading_options(assignment: Assignment, options: Options) -> dict[str, Any]:
-    """The options that change a grade, with the assignment's defaults filled in.
-
-    Every field of `Options` counts except `data_dir` and `env`, so a field added later is
-    part of the key without anyone remembering to add it.
-    """
-    values = options_as_json(options, OPTIONS_NOT_IN_KEY)
-    values["lang"] = options.lang or assignment.default_lang
-    values["timeout_s"] = float(options.timeout_s or assignment.timeout_s)
-    values["entry"] = options.entry or assignment.entry
-    return values
+def grading_options(settings: Settings) -> dict[str, Any]:
+    """The settings that change a grade, as JSON values: the effective ones (`grader.options.resolve`),
+    so that an option equal to the assignment's default keeps a result and a changed default
+    regrades. Every field counts but `data_dir` and `env`, so that a field added later is part of
+    the key without anyone remembering to add it."""
+    return {k: v for k, v in settings.to_json().items() if k not in OPTIONS_NOT_IN_KEY}
 
 
 def grading_key(student: str, content: str, assignment_id: str, assignment_content: str, options: dict[str, Any]) -> str:

@@ -15,7 +15,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from grader.batch.dask_executor import DaskExecutor
 from grader.batch.discovery import Discovery, Item, discover
-from grader.batch.jobs import DEFAULT_GRACE_S, Job, Outcome, Runner, job_options
+from grader.batch.jobs import DEFAULT_GRACE_S, Job, Outcome, Runner, grading_job
 from grader.batch.keys import assignment_sha256, grading_key, grading_options
 from grader.batch.local import LocalExecutor
 from grader.batch.machine import default_jobs
@@ -25,12 +25,13 @@ from grader.batch.roster import Roster, load_roster
 from grader.errors import EXIT_FAILED, EXIT_INTERNAL, EXIT_PASSED, UsageError
 from grader.batch.gradebook import Gradebook, StoredResult, gradebook_path
 from grader.i18n import t
+from grader.options import resolve
 from grader.report.outputs import write_outputs
 
 if TYPE_CHECKING:
     from grader.assignment import Assignment
     from grader.models import GradeResult
-    from grader.pipeline import Options
+    from grader.options import Options
 
 
 @dataclass(frozen=True)
@@ -138,10 +139,10 @@ def run_batch(
         raise UsageError("no submission found (expected .ipynb or .py files, or one folder per student)")
     outdir.mkdir(parents=True, exist_ok=True)
     report = BatchReport(outdir=outdir, gradebook=gradebook_path(outdir, settings.gradebook), discovery=discovery, total=len(discovery.items))
-    lang = options.lang or assignment.default_lang
-    key_options = grading_options(assignment, options)
+    effective = resolve(assignment, options)  # what every job runs with, and what its key says
+    lang = effective.lang
+    key_options = grading_options(effective)
     assignment_content = assignment_sha256(assignment)
-    hard_limit = float(key_options["timeout_s"]) + settings.grace_s
 
     with batch_lock(outdir / ".grader-batch.lock"), Gradebook(report.gradebook) as book:
         _bind(book, assignment, lang, discovery, roster)
@@ -178,9 +179,7 @@ def run_batch(
             progress.result(item.student, result, crashed)
 
         unrunnable = [(item, key) for item, key in todo if item.graded_file is None]  # a failed result without a worker
-        jobs = [Job(student=item.student, key=key, filename=item.filename, path=str(item.graded_file.resolve()),
-                    assignment_ref=str(Path(assignment.folder).resolve()), assignment_id=assignment.id,
-                    options=job_options(options), hard_limit_s=hard_limit)
+        jobs = [grading_job(item.student, key, item.graded_file, assignment, effective, grace_s=settings.grace_s)
                 for item, key in todo if item.graded_file is not None]
 
         executor = make_executor(settings, runner)
@@ -193,7 +192,7 @@ def run_batch(
                 if isinstance(executor, LocalExecutor):
                     from grader.data.datasets import ensure_dataset
 
-                    ensure_dataset(assignment.dataset, options.data_dir)  # once here, not in every worker at the same time
+                    ensure_dataset(assignment.dataset, effective.data_dir)  # once here, not in every worker at the same time
                 else:
                     executor.connect()
             report.executor = executor.describe() if jobs else ""

@@ -10,14 +10,12 @@ import threading
 import time
 import traceback
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from grader import __version__
 from grader.batch.jobs import Job
 from grader.batch.machine import thread_env
-
-if TYPE_CHECKING:
-    from grader.pipeline import Options
+from grader.options import Settings
 
 
 def stop_when_orphaned(jobdir: Path) -> None:
@@ -51,17 +49,9 @@ def _write_json(path: Path, data: Any) -> None:
     tmp.replace(path)
 
 
-def build_options(values: dict[str, Any], env: dict[str, str]) -> Options:
-    """`Options` from a job's JSON options, with the worker's own `env` (its thread plan)."""
-    from grader.pipeline import Options
-
-    known = {f.name for f in dataclasses.fields(Options)}
-    kwargs = {k: v for k, v in values.items() if k in known and k != "env"}
-    if kwargs.get("data_dir") is not None:
-        kwargs["data_dir"] = Path(kwargs["data_dir"])
-    if "kernel_prefix" in kwargs:
-        kwargs["kernel_prefix"] = tuple(kwargs["kernel_prefix"] or ())
-    return Options(**kwargs, env=env)
+def job_settings(job: Job) -> Settings:
+    """The settings the batch keyed the job under, with the worker's own `env` (its thread plan)."""
+    return dataclasses.replace(Settings.from_json(job.options), env=thread_env(job.threads or 1))
 
 
 def worker_main(jobdir: Path) -> int:
@@ -76,8 +66,7 @@ def worker_main(jobdir: Path) -> int:
         from grader.pipeline import grade
 
         assignment = find_assignment(job.assignment_ref or job.assignment_id)
-        options = build_options(job.options, thread_env(job.threads or 1))
-        result = grade(Path(job.path or ""), assignment, options)
+        result = grade(Path(job.path or ""), assignment, job_settings(job).options())
         _write_json(jobdir / "result.json", result.to_dict())
         return 0
     except BaseException as exc:  # noqa: BLE001 - reported to the parent, which records it

@@ -60,26 +60,23 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 def grade_submission(submission_dir: Path, assignment: Any, options: Any) -> Any:
     """The GradeResult for the one gradable file in `submission_dir` (a failed one if there is none)."""
     from grader.batch.discovery import candidates
-    from grader.batch.jobs import DEFAULT_GRACE_S, Job, job_options
-    from grader.batch.keys import grading_options
+    from grader.batch.jobs import grading_job
     from grader.batch.local import run_job
     from grader.batch.machine import usable_cores
     from grader.batch.results import crash_result, failed_result
     from grader.i18n import t
     from grader.models import GradeResult
+    from grader.options import resolve
 
-    lang = options.lang or assignment.default_lang
+    settings = resolve(assignment, options)  # the same effective settings as `grader grade` and a batch
+    lang = settings.lang
     files = candidates(submission_dir) if submission_dir.is_dir() else []
     if not files:
         return failed_result(assignment, submission_dir.name, lang, "invalid", t(lang, "summary.gradescope.no_file"))
     if len(files) > 1:
         names = ", ".join(p.relative_to(submission_dir).as_posix() for p in files[:10])
         return failed_result(assignment, files[0].name, lang, "invalid", t(lang, "summary.gradescope.several", names=names))
-    timeout = float(grading_options(assignment, options)["timeout_s"])
-    job = Job(student="submission", key="", filename=files[0].name, path=str(files[0].resolve()),
-              assignment_ref=str(Path(assignment.folder).resolve()), assignment_id=assignment.id,
-              options=job_options(options), threads=usable_cores(), hard_limit_s=timeout + DEFAULT_GRACE_S)
-    outcome = run_job(job)
+    outcome = run_job(grading_job("submission", "", files[0], assignment, settings, threads=usable_cores()))
     if outcome["outcome"] == "graded":
         try:
             return GradeResult.from_dict(outcome["result"])

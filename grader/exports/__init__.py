@@ -68,7 +68,9 @@ class ExportSettings:
 
     @classmethod
     def for_assignment(cls, assignment: Any, lang: str | None = None, **changes: Any) -> ExportSettings:
-        lang = lang or assignment.default_lang
+        from grader.options import Options, resolve
+
+        lang = resolve(assignment, Options(lang=lang)).lang  # the grading's language: one default, grader.options
         changes["missing"] = tuple(changes.get("missing") or ())
         return cls(
             assignment_id=assignment.id,

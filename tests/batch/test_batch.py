@@ -4,6 +4,7 @@ worker scripts (subprocesses that do not import the grader's pipeline)."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import shutil
@@ -33,6 +34,7 @@ from grader.errors import (
 )
 from grader.batch.gradebook import Gradebook
 from grader.models import GradeResult
+from grader.options import resolve
 from grader.pipeline import Options
 
 FIXTURES = Path(__file__).parents[1] / "batch_fixtures"
@@ -189,10 +191,10 @@ def test_key_is_stable_and_covers_every_part():
 
 
 def test_every_option_field_counts_except_data_dir_and_env(callback_assignment):
-    values = grading_options(callback_assignment, Options(data_dir=Path("/x"), env={"A": "1"}))
+    values = grading_options(resolve(callback_assignment, Options(data_dir=Path("/x"), env={"A": "1"})))
     assert "data_dir" not in values and "env" not in values
-    assert values["lang"] == "zh" and values["timeout_s"] == 900.0  # the assignment's defaults, filled in
-    assert set(values) >= {"seed", "entry", "kernel_prefix"}
+    assert values["lang"] == "zh" and values["timeout_s"] == 900.0 and values["memory_mb"] == 4096  # the defaults, filled in
+    assert set(values) == {f.name for f in dataclasses.fields(Options)} - {"data_dir", "env"}
 
 
 # ------------------------------------------------------------------------------ failures are data

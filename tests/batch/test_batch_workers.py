@@ -3,6 +3,7 @@ floods of output, and what a job ships to its worker."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import os
@@ -24,6 +25,7 @@ from grader.batch.run import run_batch
 from grader.batch.worker import worker_main
 from grader.errors import UsageError
 from grader.models import GradeResult
+from grader.options import resolve
 from grader.pipeline import Options
 
 
@@ -96,13 +98,19 @@ def test_worker_main_grades_with_the_library_api(tmp_path, callback_assignment, 
     monkeypatch.setattr("grader.pipeline.grade", fake_grade)
     jobdir = tmp_path / "job"
     jobdir.mkdir()
+    asked = resolve(callback_assignment, Options(lang="en", timeout_s=5.0, data_dir=tmp_path))
     job = job_for(tmp_path, assignment_ref=str(callback_assignment.folder), assignment_id=callback_assignment.id, threads=3,
-                  options={"lang": "en", "timeout_s": 5.0, "seed": 0, "data_dir": str(tmp_path), "kernel_prefix": []})
+                  options=asked.to_json())
     (jobdir / "job.json").write_text(json.dumps(job.to_json()))
     assert worker_main(jobdir) == 0
     assert GradeResult.from_dict(json.loads((jobdir / "result.json").read_text())).passed
     options = seen["options"]
     assert options.timeout_s == 5.0 and options.data_dir == tmp_path and options.env["TF_NUM_INTRAOP_THREADS"] == "3"
+    assert resolve(callback_assignment, options) == dataclasses.replace(asked, env=options.env)
+
+    (jobdir / "job.json").write_text(json.dumps({**job.to_json(), "options": {**asked.to_json(), "time_limit": 5}}))
+    assert worker_main(jobdir) == 1  # settings the worker does not know are refused, never dropped
+    assert "time_limit" in json.loads((jobdir / "error.json").read_text())["error"]
 
     (jobdir / "job.json").write_text(json.dumps({**job.to_json(), "grader_version": "0.0.0-other"}))
     assert worker_main(jobdir) == 1
