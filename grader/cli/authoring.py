@@ -1,36 +1,15 @@
 """The instructor's path on the command line: `grader new` scaffolds an assignment
 (:mod:`grader.authoring.scaffold`) and `grader validate` proves it sound (:mod:`grader.authoring.validation`).
-
-Their functions stay importable from here, as does `notebook_from_percent` (:mod:`grader.authoring.percent_notebook`).
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
-from collections.abc import Sequence
 from pathlib import Path
 
 from grader.errors import EXIT_FAILED, EXIT_PASSED
-from grader.authoring.percent_notebook import notebook_from_percent, write_notebook
 from grader.authoring.scaffold import scaffold
-from grader.authoring.validation import (
-    Layout,
-    Sample,
-    Step,
-    Validation,
-    check_skeleton,
-    evaluated,
-    grade_step,
-    layout,
-    read_samples,
-    validate,
-)
-
-__all__ = [
-    "Layout", "Sample", "Step", "Validation", "check_skeleton", "evaluated", "grade_step", "layout",
-    "notebook_from_percent", "read_samples", "register", "scaffold", "validate", "write_notebook",
-]
+from grader.authoring.validation import validate
 
 
 # ---------------------------------------------------------------------------------------------
@@ -77,9 +56,3 @@ def cmd_validate(args: argparse.Namespace) -> int:
     for warning in report.warnings:
         print(f"warning: {warning}")
     return EXIT_PASSED if report.sound else EXIT_FAILED
-
-
-def main(argv: Sequence[str] | None = None) -> int:  # pragma: no cover - `python -m grader.cli.authoring`
-    from grader.cli.main import main as cli_main
-
-    return cli_main(["validate", *(argv if argv is not None else sys.argv[1:])])

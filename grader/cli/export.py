@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
-from typing import Any
 
-from grader.errors import EXIT_PASSED, UsageError
-from grader.exports import FORMATS, ExportSettings, crashed, entries_from_results, write_export
+from grader.errors import EXIT_PASSED
+from grader.exports import FORMATS
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -32,51 +30,18 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.set_defaults(run=cmd_export)
 
 
-def assignment_meta(book: Any) -> dict[str, Any]:
-    raw = book.meta("assignment_json")
-    data = json.loads(raw) if raw else {}
-    data.setdefault("id", book.meta("assignment") or "")
-    return data
-
-
 def cmd_export(args: argparse.Namespace) -> int:
-    from grader.batch.gradebook import gradebook_path, open_existing
+    from grader.batch.export import ExportRequest, export_batch
 
-    outdir: Path = args.out
-    if not outdir.is_dir():
-        raise UsageError(f"no such folder: {outdir}")
-    if args.out_of is not None and args.out_of <= 0:
-        raise UsageError("--out-of must be a positive number of points")
-    formats = list(FORMATS) if "all" in args.formats else list(dict.fromkeys(args.formats))
-    if gradebook_path(outdir, args.gradebook).is_file() or args.gradebook:
-        with open_existing(outdir, args.gradebook) as book:
-            meta = assignment_meta(book)
-            entries: list[Any] = book.results(meta["id"] or None)
-    else:
-        entries = entries_from_results(outdir)
-        if not entries:
-            raise UsageError(f"no gradebook and no result.json in {outdir}: run `grader batch ... -o {outdir}` first")
-        meta = {"id": entries[0].result.assignment}
-    if not entries:
-        raise UsageError(f"the gradebook of {outdir} holds no result yet")
-    lang = args.lang or meta.get("default_lang") or entries[0].result.lang
-    title = args.title or (meta.get("title_zh") if lang == "zh" and meta.get("title_zh") else meta.get("title")) or meta["id"]
-    settings = ExportSettings(
-        assignment_id=meta["id"],
-        title=title,
-        lang=lang,
-        max_score=meta.get("max_score"),
-        out_of=args.out_of,
-        canvas_assignment_id=args.canvas_assignment_id,
-        visibility=args.visibility,
-        missing=tuple(meta.get("missing") or ()),
-    )
-    for fmt in formats:
-        written = write_export(fmt, entries, outdir, settings)
-        where = written[0] if len(written) == 1 else f"{len(written)} files under {outdir / 'exports' / fmt}"
+    request = ExportRequest(formats=tuple(args.formats), gradebook=args.gradebook, title=args.title,
+                            canvas_assignment_id=args.canvas_assignment_id, out_of=args.out_of, lang=args.lang,
+                            visibility=args.visibility)
+    exported = export_batch(args.out, request)
+    for fmt, written in exported.written.items():
+        where = written[0] if len(written) == 1 else f"{len(written)} files under {args.out / 'exports' / fmt}"
         print(f"{fmt}: {where}")
-    left_out = crashed(entries)
-    if left_out and {"canvas", "moodle"} & set(formats):
+    left_out = exported.lms_left_out
+    if left_out:
         print(f"export: the grading of {len(left_out)} submission(s) crashed; they are left out of the LMS files: "
               f"{', '.join(left_out[:10])}{'…' if len(left_out) > 10 else ''} (grade them again with `grader batch --retry-crashed`)",
               file=sys.stderr)

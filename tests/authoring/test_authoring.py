@@ -10,7 +10,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader.cli import authoring
+from grader.authoring import validation as authoring
 from grader.assignment import (
     AUTHORING_FIELDS,
     EVALUATION_FIELDS,
@@ -23,39 +23,20 @@ from grader.assignment import (
     list_assignments,
     load_assignment,
 )
-from grader.cli.authoring import notebook_from_percent, scaffold
+from grader.authoring.percent_notebook import notebook_from_percent
+from grader.authoring.scaffold import scaffold
 from grader.cli.main import main
 from grader.errors import ConfigError, UsageError
 from grader.i18n import catalogue
+from tests.support.repository import BASE, ROOT, SHIPPED
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
 
-ROOT = Path(__file__).resolve().parents[2]
-SHIPPED = ["fashion-callback", "lenet5", "mnist-callback", "mnist-cnn", "mnist-conv"]
-
 # ---------------------------------------------------------------------------------------------
 # assignment files: the new fields, and errors that name the file and the field
-
-BASE = """
-id = "demo"
-title = "Demo"
-dataset = "mnist"
-[training]
-max_epochs = 5
-threshold = 0.9
-stop_messages = ["Done!"]
-[evaluation]
-min_test_accuracy = 0.8
-[checks]
-execution = 1
-epoch_limit = 1
-stop_message = 1
-accuracy_threshold = 1
-test_accuracy = 1
-"""
 
 
 def write(tmp_path: Path, text: str, name: str = "demo") -> Path:

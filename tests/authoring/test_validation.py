@@ -11,13 +11,14 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader.cli import authoring
+from grader.authoring import validation as authoring
 from grader.assignment import find_assignment
-from grader.cli.authoring import scaffold, validate
+from grader.authoring.scaffold import scaffold
+from grader.authoring.validation import validate
 from grader.cli.main import main
 from grader.models import CheckResult, Evaluation, ExecutionInfo, Figure, FigureCell, Finding, GradeResult, Metrics, Recording
 
-from tests.authoring.test_authoring import BASE, ROOT, SHIPPED  # noqa: E402 - a valid assignment file, the repository, the shipped ids
+from tests.support.repository import BASE, ROOT, SHIPPED
 
 
 # ---------------------------------------------------------------------------------------------

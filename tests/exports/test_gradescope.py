@@ -18,7 +18,7 @@ from grader import __version__
 from grader.batch import local
 from grader.cli.main import main
 from grader.errors import EXIT_FAILED, EXIT_PASSED, EXIT_USAGE
-from grader.cli.gradescope import make_autograder
+from grader.exports.autograder_zip import make_autograder
 from grader.models import CheckResult, ExecutionInfo, GradeResult, Metrics
 
 ROOT = Path(__file__).resolve().parents[2]
