@@ -179,3 +179,9 @@ def test_the_scaffold_writes_a_file_the_schema_accepts_with_every_commented_fiel
     assert uncommented.count("\n[") > text.count("\n[")
     schema.validate(tomllib.loads(uncommented), SCHEMA, path)
     assert load_assignment(path.parent).id == "ex-1"
+
+
+def test_the_guide_and_the_readme_name_the_schema():
+    root = Path(__file__).resolve().parents[2]
+    for doc in ("docs/authoring.md", "README.md"):
+        assert "grader/schema/assignment.schema.json" in (root / doc).read_text(encoding="utf-8"), doc
