@@ -20,4 +20,4 @@ def test_wheel_ships_the_package_but_not_the_reference_solutions(tmp_path):
         assert {f"grader/assignments/{assignment}/assignment.toml", f"grader/assignments/{assignment}/skeleton.ipynb"} <= names
     locales = {p.relative_to(ROOT).as_posix() for p in (ROOT / "grader" / "locales").rglob("*.toml")}
     templates = {"grader/templates/" + p.relative_to(ROOT / "templates").as_posix() for p in (ROOT / "templates").rglob("*") if p.is_file()}
-    assert locales | templates | {"grader/schema/result.schema.json"} <= names
+    assert locales | templates | {"grader/schema/result.schema.json", "grader/schema/assignment.schema.json"} <= names
