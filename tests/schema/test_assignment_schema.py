@@ -17,7 +17,7 @@ from grader.assignment import DEFAULT_PACKAGES, SCHEMA, Assignment, Authoring, L
 from grader.authoring.scaffold import scaffold
 from grader.data.datasets import DATASETS
 from grader.errors import ConfigError
-from tests.authoring.test_authoring import BASE
+from tests.support.repository import BASE
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -182,6 +182,5 @@ def test_the_scaffold_writes_a_file_the_schema_accepts_with_every_commented_fiel
 
 
 def test_the_guide_and_the_readme_name_the_schema():
-    root = Path(__file__).resolve().parents[2]
     for doc in ("docs/authoring.md", "README.md"):
-        assert "grader/schema/assignment.schema.json" in (root / doc).read_text(encoding="utf-8"), doc
+        assert "grader/schema/assignment.schema.json" in (ROOT / doc).read_text(encoding="utf-8"), doc
