@@ -17,7 +17,7 @@ from grader.assignment import DEFAULT_PACKAGES, SCHEMA, Assignment, Authoring, L
 from grader.authoring.scaffold import scaffold
 from grader.data.datasets import DATASETS
 from grader.errors import ConfigError
-from tests.support.repository import BASE
+from tests.support.repository import BASE, ROOT
 
 if sys.version_info >= (3, 11):
     import tomllib
