@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from grader.sandbox.limits import Limits
 
@@ -35,6 +35,17 @@ class Options:
     env: dict[str, str] = field(default_factory=dict)
     sandbox: str = "auto"  # auto | bwrap | unshare | none (unsafe; see grader.sandbox.core)
     memory_mb: int | None = None  # the sandbox's memory limit; None: DEFAULT_MEMORY_MB
+
+    def to_json(self) -> dict[str, Any]:
+        """Every field as a JSON value (a path becomes a string, a tuple a list): what was asked,
+        kept to be resolved again later (against an assignment whose defaults may have changed)."""
+        return _to_json(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Options:
+        """The options `to_json` wrote; an unknown field is refused (ValueError), a missing one
+        takes its default."""
+        return _from_json(cls, data, complete=False)
 
 
 @dataclass(frozen=True)
@@ -65,24 +76,40 @@ class Settings:
 
     def to_json(self) -> dict[str, Any]:
         """Every field as a JSON value (a path becomes a string, a tuple a list)."""
-        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-        values["data_dir"] = None if self.data_dir is None else str(self.data_dir)
-        values["kernel_prefix"] = list(self.kernel_prefix)
-        values["env"] = dict(self.env)
-        return values
+        return _to_json(self)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Settings:
         """The settings `to_json` wrote; a missing or unknown field is refused (ValueError)."""
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown, missing = sorted(set(data) - names), sorted(names - set(data))
-        if unknown or missing:
-            raise ValueError(f"not the JSON of grading settings: unknown {unknown}, missing {missing}")
-        values = dict(data)
-        values["data_dir"] = None if data["data_dir"] is None else Path(data["data_dir"])
-        values["kernel_prefix"] = tuple(data["kernel_prefix"])
-        values["env"] = dict(data["env"])
-        return cls(**values)
+        return _from_json(cls, data, complete=True)
+
+
+def _to_json(value: Options | Settings) -> dict[str, Any]:
+    values = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+    values["data_dir"] = None if value.data_dir is None else str(value.data_dir)
+    values["kernel_prefix"] = list(value.kernel_prefix)
+    values["env"] = dict(value.env)
+    return values
+
+
+_T = TypeVar("_T", Options, Settings)
+
+
+def _from_json(cls: type[_T], data: dict[str, Any], *, complete: bool) -> _T:
+    """`cls` from what `_to_json` wrote: an unknown field is refused (ValueError), and so is a
+    missing one where `complete` (else it takes its default)."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown, missing = sorted(set(data) - names), sorted(names - set(data)) if complete else []
+    if unknown or missing:
+        raise ValueError(f"not the JSON of grading {cls.__name__.lower()}: unknown {unknown}, missing {missing}")
+    values = dict(data)
+    if values.get("data_dir") is not None:
+        values["data_dir"] = Path(values["data_dir"])
+    if "kernel_prefix" in values:
+        values["kernel_prefix"] = tuple(values["kernel_prefix"])
+    if "env" in values:
+        values["env"] = dict(values["env"])
+    return cls(**values)
 
 
 def resolve(assignment: Assignment, options: Options) -> Settings:

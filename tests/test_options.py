@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -67,6 +68,12 @@ def test_settings_json_round_trip_refuses_unknown_and_missing_fields(callback_as
     del missing["memory_mb"]
     with pytest.raises(ValueError, match="missing"):
         Settings.from_json(missing)
+
+    asked = Options(lang="en", data_dir=tmp_path, kernel_prefix=("strace",), env={"A": "1"})
+    assert Options.from_json(json.loads(json.dumps(asked.to_json()))) == asked  # what was asked, kept to be resolved again
+    assert Options.from_json({"timeout_s": 60}) == Options(timeout_s=60)  # what is left out takes its default
+    with pytest.raises(ValueError, match="unknown"):
+        Options.from_json({"timeout": 60})
 
 
 def test_library_exports_options_and_settings():
