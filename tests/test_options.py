@@ -152,6 +152,25 @@ def test_batch_key_worker_pipeline_gradescope_and_exports_agree(options, callbac
     assert f"{expected.timeout_s:g} " in result.check("execution").required  # the limit the student had, in the report
 
 
+def test_a_result_graded_without_a_run_states_the_effective_time_limit(callback_assignment, tmp_path):
+    from grader.batch.autograder import grade_submission
+    from grader.batch.results import crash_result
+
+    outcome = {"outcome": "crashed", "kind": "timeout", "message": "99", "result": None}
+    assert "60 " in crash_result(callback_assignment, "a.py", "en", outcome, timeout_s=60.0).check("execution").required
+    assert "900 " in crash_result(callback_assignment, "a.py", "en", outcome).check("execution").required  # none given: the assignment's
+    (tmp_path / "empty").mkdir()
+    empty = grade_submission(tmp_path / "empty", callback_assignment, Options(lang="en", timeout_s=60))  # no file: graded without a run
+    assert empty.execution.timeout_s == 60.0 and "60 " in empty.check("execution").required
+    subs = make_class(tmp_path / "subs", **{"ann.py": "CRASH", "ben__a.py": "x", "ben__b.py": "y"})
+    run_batch([subs], callback_assignment, Options(lang="en", timeout_s=60), settings(tmp_path / "out"), runner=FakeRunner(callback_assignment), out=io.StringIO())
+    from grader.batch.gradebook import Gradebook
+
+    with Gradebook(tmp_path / "out" / "gradebook.sqlite") as book:
+        results = {r.student: r.result for r in book.results(callback_assignment.id)}
+    assert {s: r.execution.timeout_s for s, r in results.items()} == {"ann": 60.0, "ben": 60.0}  # crashed; two files: not gradable
+
+
 def test_named_default_keeps_the_result_and_a_changed_default_regrades(callback_assignment, tmp_path):
     subs = make_class(tmp_path / "subs", **{"ann.py": "PASS"})
     out = tmp_path / "out"

@@ -38,10 +38,10 @@ def grade_submission(submission_dir: Path, assignment: Assignment, options: Opti
     lang = settings.lang
     files = candidates(submission_dir) if submission_dir.is_dir() else []
     if not files:
-        return failed_result(assignment, submission_dir.name, lang, "invalid", t(lang, "summary.gradescope.no_file"))
+        return failed_result(assignment, submission_dir.name, lang, "invalid", t(lang, "summary.gradescope.no_file"), timeout_s=settings.timeout_s)
     if len(files) > 1:
         names = ", ".join(p.relative_to(submission_dir).as_posix() for p in files[:10])
-        return failed_result(assignment, files[0].name, lang, "invalid", t(lang, "summary.gradescope.several", names=names))
+        return failed_result(assignment, files[0].name, lang, "invalid", t(lang, "summary.gradescope.several", names=names), timeout_s=settings.timeout_s)
     outcome = local.run_job(grading_job("submission", "", files[0], assignment, settings, threads=usable_cores()))
     if outcome["outcome"] == "graded":
         try:
@@ -50,7 +50,7 @@ def grade_submission(submission_dir: Path, assignment: Assignment, options: Opti
             outcome = {**outcome, "kind": "bad_result", "message": str(exc)[:300]}
     if outcome.get("log_tail"):
         print(outcome["log_tail"], file=sys.stderr)  # Gradescope shows stdout/stderr to instructors only
-    return crash_result(assignment, files[0].name, lang, outcome)
+    return crash_result(assignment, files[0].name, lang, outcome, timeout_s=settings.timeout_s)
 
 
 def autograde(submission_dir: Path, assignment: Assignment, options: Options, results_path: Path,

@@ -14,13 +14,16 @@ if TYPE_CHECKING:
 _CRASH_STATUS = {"timeout": "timeout", "signal": "kernel_died", "exit": "kernel_died", "lost": "kernel_died"}
 
 
-def failed_result(assignment: Assignment, filename: str, lang: str, status: str, message: str, duration_s: float = 0.0) -> GradeResult:
-    """A failed `GradeResult` for a submission the grader could not grade: every check fails."""
+def failed_result(assignment: Assignment, filename: str, lang: str, status: str, message: str, duration_s: float = 0.0, *,
+                  timeout_s: float | None = None) -> GradeResult:
+    """A failed `GradeResult` for a submission the grader could not grade: every check fails.
+    `timeout_s`: the grading's effective time limit (`grader.options.resolve`), which the
+    execution check's requirement states; None: the assignment's."""
     from grader.i18n import t
     from grader.models import CheckResult, ExecutionInfo, GradeResult, Metrics
 
     not_graded = t(lang, "summary.batch.not_graded")
-    execution = ExecutionInfo(status=status, message=message)  # type: ignore[arg-type]
+    execution = ExecutionInfo(status=status, message=message, timeout_s=timeout_s)  # type: ignore[arg-type]
     checks = tuple(
         CheckResult(
             id=check_id,
@@ -61,7 +64,7 @@ def _required(assignment: Assignment, check_id: str, execution: ExecutionInfo, l
         return ""
 
 
-def crash_result(assignment: Assignment, filename: str, lang: str, outcome: Outcome) -> GradeResult:
+def crash_result(assignment: Assignment, filename: str, lang: str, outcome: Outcome, *, timeout_s: float | None = None) -> GradeResult:
     """The failed result of a crashed grading, with a message in `lang` that says how it crashed."""
     from grader.i18n import t
 
@@ -76,10 +79,11 @@ def crash_result(assignment: Assignment, filename: str, lang: str, outcome: Outc
         "bad_result": lambda: t(lang, "summary.batch.crash_bad_result", error=detail),
     }
     message = messages.get(kind, lambda: t(lang, "summary.batch.crash_error", error=detail))()
-    return failed_result(assignment, filename, lang, _CRASH_STATUS.get(kind, "not_run"), message, float(outcome.get("wall_s") or 0.0))
+    return failed_result(assignment, filename, lang, _CRASH_STATUS.get(kind, "not_run"), message, float(outcome.get("wall_s") or 0.0), timeout_s=timeout_s)
 
 
-def result_of_outcome(assignment: Assignment, filename: str, lang: str, outcome: Outcome) -> tuple[GradeResult, bool]:
+def result_of_outcome(assignment: Assignment, filename: str, lang: str, outcome: Outcome, *,
+                      timeout_s: float | None = None) -> tuple[GradeResult, bool]:
     """(the result, whether the grading crashed): a result for another assignment, or unreadable, is a crash."""
     from grader.models import GradeResult
 
@@ -91,4 +95,4 @@ def result_of_outcome(assignment: Assignment, filename: str, lang: str, outcome:
             return result, False
         except Exception as exc:  # noqa: BLE001 - an unusable result is a crash of this grading
             outcome = {**outcome, "kind": "bad_result", "message": f"{type(exc).__name__}: {exc}"[:300]}
-    return crash_result(assignment, filename, lang, outcome), True
+    return crash_result(assignment, filename, lang, outcome, timeout_s=timeout_s), True

@@ -199,12 +199,12 @@ def run_batch(
             progress.line(render_header(report, len(todo), assignment, report.executor))
             for item, key in unrunnable:
                 message = t(lang, f"summary.batch.{item.problem_kind}", names=item.problem or "")
-                record(item, key, failed_result(assignment, item.filename, lang, "invalid", message), crashed=False)
+                record(item, key, failed_result(assignment, item.filename, lang, "invalid", message, timeout_s=effective.timeout_s), crashed=False)
             jobs = executor.prepare(jobs)
 
             def on_done(job: Job, outcome: Outcome) -> None:
                 item, key = items_by_student[job.student]
-                result, crashed = result_of_outcome(assignment, item.filename, lang, outcome)
+                result, crashed = result_of_outcome(assignment, item.filename, lang, outcome, timeout_s=effective.timeout_s)
                 record(item, key, result, crashed, outcome.get("log_tail", "") if crashed else "")
 
             executor.run(jobs, on_done, progress.tick)
