@@ -22,5 +22,5 @@ How it works:
   OpenMP, BLAS) gets `max(1, cores // concurrent gradings on that machine)` threads, so that N
   workers never oversubscribe the cores.
 
-The command line is in `command`, the progress display in `progress`.
+The command line is `grader batch` (:mod:`grader.cli.batch`), the progress display in `progress`.
 """

@@ -1,44 +1,41 @@
-"""`grader export -o OUTDIR --format F`: write exports of a batch from its gradebook."""
+"""`grader export -o OUTDIR --format F`: write exports of a batch from its gradebook (:mod:`grader.batch.export`)."""
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
+import click
+
+from grader.cli.options import LANGS, VISIBILITIES, PathType
 from grader.errors import EXIT_PASSED
 from grader.exports import FORMATS
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser(
-        "export",
-        help="export a batch's grades: canvas, moodle, gradescope, junit, jsonl, summary",
-        description="Write exports of the results in OUTDIR's gradebook inside OUTDIR: exports/canvas.csv, exports/moodle.csv, "
-        "exports/gradescope/<student>/results.json, exports/junit.xml, exports/results.jsonl, summary.html.",
-    )
-    p.add_argument("-o", "--out", type=Path, required=True, metavar="OUTDIR", help="the batch's output folder")
-    p.add_argument("-f", "--format", dest="formats", action="append", choices=[*FORMATS, "all"], required=True,
-                   help="export format (repeat for several, or 'all')")
-    p.add_argument("--gradebook", type=Path, help="gradebook file (default: OUTDIR/gradebook.sqlite)")
-    p.add_argument("--title", help="the grade column's title in the LMS (default: the assignment's title)")
-    p.add_argument("--canvas-assignment-id", help="Canvas: the id of the existing assignment to update (the column becomes 'Title (id)')")
-    p.add_argument("--out-of", type=float, metavar="POINTS", help="rescale scores to this many points (canvas, moodle)")
-    p.add_argument("--lang", choices=["en", "zh"], help="language of the summary page (default: the assignment's)")
-    p.add_argument("--visibility", default="visible", choices=["visible", "hidden", "after_due_date", "after_published"],
-                   help="Gradescope test visibility (default: visible)")
-    p.set_defaults(run=cmd_export)
-
-
-def cmd_export(args: argparse.Namespace) -> int:
+@click.command(
+    "export",
+    short_help="export a batch's grades: canvas, moodle, gradescope, junit, jsonl, summary",
+    help="Write exports of the results in OUTDIR's gradebook inside OUTDIR: exports/canvas.csv, exports/moodle.csv, "
+    "exports/gradescope/<student>/results.json, exports/junit.xml, exports/results.jsonl, summary.html.",
+)
+@click.option("-o", "--out", type=PathType, required=True, metavar="OUTDIR", help="the batch's output folder")
+@click.option("-f", "--format", "formats", type=click.Choice([*FORMATS, "all"]), multiple=True, required=True,
+              help="export format (repeat for several, or 'all')")
+@click.option("--gradebook", type=PathType, help="gradebook file (default: OUTDIR/gradebook.sqlite)")
+@click.option("--title", help="the grade column's title in the LMS (default: the assignment's title)")
+@click.option("--canvas-assignment-id", help="Canvas: the id of the existing assignment to update (the column becomes 'Title (id)')")
+@click.option("--out-of", type=float, metavar="POINTS", help="rescale scores to this many points (canvas, moodle)")
+@click.option("--lang", type=click.Choice(LANGS), help="language of the summary page (default: the assignment's)")
+@click.option("--visibility", type=click.Choice(VISIBILITIES), default="visible", help="Gradescope test visibility (default: visible)")
+def export(out: Path, formats: tuple[str, ...], gradebook: Path | None, title: str | None, canvas_assignment_id: str | None,
+           out_of: float | None, lang: str | None, visibility: str) -> int:
     from grader.batch.export import ExportRequest, export_batch
 
-    request = ExportRequest(formats=tuple(args.formats), gradebook=args.gradebook, title=args.title,
-                            canvas_assignment_id=args.canvas_assignment_id, out_of=args.out_of, lang=args.lang,
-                            visibility=args.visibility)
-    exported = export_batch(args.out, request)
+    request = ExportRequest(formats=formats, gradebook=gradebook, title=title, canvas_assignment_id=canvas_assignment_id,
+                            out_of=out_of, lang=lang, visibility=visibility)
+    exported = export_batch(out, request)
     for fmt, written in exported.written.items():
-        where = written[0] if len(written) == 1 else f"{len(written)} files under {args.out / 'exports' / fmt}"
+        where = written[0] if len(written) == 1 else f"{len(written)} files under {out / 'exports' / fmt}"
         print(f"{fmt}: {where}")
     left_out = exported.lms_left_out
     if left_out:

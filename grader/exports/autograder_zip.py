@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from grader.assignment import Assignment
 
 EXECUTABLE = 0o755
+CONSOLE_SCRIPT = "grader.cli.main:main"  # the `grader` command, as pyproject.toml's [project.scripts] names it (a test holds them equal)
 
 SETUP_SH = """#!/usr/bin/env bash
 # Gradescope runs this once, when the autograder image is built (made by `grader make-autograder`).
@@ -77,7 +78,7 @@ def bundle_pyproject() -> str:
     return (
         '[build-system]\nrequires = ["setuptools>=68", "wheel"]\nbuild-backend = "setuptools.build_meta"\n\n'
         f'[project]\nname = "grader"\nversion = "{__version__}"\nrequires-python = ">=3.10"\ndependencies = [\n{deps}]\n\n'
-        '[project.scripts]\ngrader = "grader.cli.main:main"\n\n'
+        f'[project.scripts]\ngrader = "{CONSOLE_SCRIPT}"\n\n'
         '[tool.setuptools.packages.find]\ninclude = ["grader*"]\n\n'
         '[tool.setuptools.package-data]\ngrader = ["locales/*/*.toml", "templates/*", "py.typed"]\n'
     )

@@ -123,7 +123,7 @@ def test_make_autograder_zip(tmp_path, callback_assignment):
     for script in ("setup.sh", "run_autograder"):
         assert subprocess.run(["bash", "-n", str(tmp_path / "source" / script)]).returncode == 0
     project = tomllib.loads((tmp_path / "source" / "grader_src" / "pyproject.toml").read_text())
-    assert project["project"]["version"] == __version__ and project["project"]["scripts"]["grader"] == "grader.cli.main:main"
+    assert project["project"]["version"] == __version__ and project["project"]["scripts"] == tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
     assert any(d.startswith("tomli") for d in project["project"]["dependencies"])
     # The bundle is the grader: it imports and finds its assignment and templates from there.
     probe = ("import grader, grader.batch, grader.exports.summary as s; from grader.assignment import find_assignment;"
