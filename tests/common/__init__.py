@@ -1,0 +1,1 @@
+"""Tests of grader.common: the shared host-side infrastructure."""
