@@ -15,6 +15,7 @@ from typing import Any
 from grader import __version__
 from grader.batch.jobs import Job
 from grader.batch.machine import thread_env
+from grader.common.files import atomic_write
 from grader.options import Settings
 
 
@@ -44,9 +45,7 @@ def stop_when_orphaned(jobdir: Path) -> None:
 
 def _write_json(path: Path, data: Any) -> None:
     """Write JSON atomically: the batch never reads half a file."""
-    tmp = path.with_name("." + path.name + ".tmp")
-    tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-    tmp.replace(path)
+    atomic_write(path, json.dumps(data, ensure_ascii=False))
 
 
 def job_settings(job: Job) -> Settings:

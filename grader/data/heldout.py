@@ -22,11 +22,12 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import numpy as np
 
-from grader.data.store import _atomic_write, file_digest
+from grader.common.files import atomic_write
+from grader.data.store import STORE_MODE, file_digest
 from grader.errors import DatasetError
 from grader.inside.wire import Arrays
 
@@ -108,7 +109,7 @@ def _derived(store: Path, folder: Path) -> HeldOut:
             _atomic_savez(held.kernel_store, kernel_arrays(arrays, withheld, fill))
             _atomic_savez(held.heldout_path, {"x": arrays["x_test"][withheld], "y": arrays["y_test"][withheld], "rows": withheld})
             stamp = json.dumps(_stamp(store, held)).encode()
-            _atomic_write(sidecar, lambda f: f.write(stamp))
+            atomic_write(sidecar, stamp, mode=STORE_MODE)
     return held
 
 
@@ -127,7 +128,7 @@ def _current(sidecar: Path, store: Path, held: HeldOut) -> bool:
 
 
 def _atomic_savez(dest: Path, arrays: Mapping[str, np.ndarray]) -> None:
-    _atomic_write(dest, lambda f: np.savez(f, **arrays))
+    atomic_write(dest, lambda f: np.savez(f, **arrays), mode=STORE_MODE)
 
 
 # -- the training sample the grader chooses --------------------------------------------------------

@@ -17,21 +17,22 @@ import io
 import json
 import os
 import sys
-import tempfile
 import threading
 import urllib.request
 import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import numpy as np
 
+from grader.common.files import atomic_write
 from grader.errors import DatasetError
 
 Arrays = dict[str, np.ndarray]
 Log = Callable[[str], None]
+STORE_MODE = 0o644  # the store's files: atomic_write's temporary file would be 0600, and the store may be shared
 Source = tuple[str, Callable[[], Arrays]]
 """A label for the log and a reader that returns the source's arrays verified, or raises DatasetError."""
 TrainAndTest = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
@@ -215,21 +216,9 @@ def _make_dir(directory: Path) -> None:
         ) from exc
 
 
-def _atomic_write(dest: Path, write: Callable[[BinaryIO], Any]) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        os.chmod(tmp, 0o644)  # mkstemp makes it 0600; the store may be shared
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _write_store(arrays: Arrays, path: Path, hashes: Mapping[str, str]) -> None:
     try:
-        _atomic_write(path, lambda f: np.savez(f, **{k: arrays[k] for k in KEYS}))
+        atomic_write(path, lambda f: np.savez(f, **{k: arrays[k] for k in KEYS}), mode=STORE_MODE)
         _record_store(path, hashes)
     except OSError as exc:
         raise DatasetError(f"cannot write {path}: {exc}; set GRADER_DATA_DIR to a writable folder") from exc
@@ -272,7 +261,7 @@ def _record_store(path: Path, hashes: Mapping[str, str]) -> None:
     """Write the sidecar saying that ``path``, byte for byte as it is now, holds the arrays pinned by
     ``hashes`` (the caller verified them)."""
     record = json.dumps(_sidecar_record(path, hashes), indent=1).encode()
-    _atomic_write(_sidecar(path), lambda f: f.write(record))
+    atomic_write(_sidecar(path), record, mode=STORE_MODE)
 
 
 def _store_is_recorded(path: Path, hashes: Mapping[str, str]) -> bool:

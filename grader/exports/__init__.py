@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Protocol, Sequence
 
+from grader.common.files import atomic_write
 from grader.errors import UsageError
 from grader.models import GradeResult
 
@@ -131,10 +132,7 @@ def write_export(fmt: str, entries: Sequence[Entry], outdir: Path, settings: Exp
         if root not in target.parents:
             raise ValueError(f"export path outside the output folder: {rel}")
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name("." + target.name + ".tmp")
-        tmp.write_text(content, encoding="utf-8", newline="")
-        tmp.replace(target)
-        written.append(target)
+        written.append(atomic_write(target, content))
     return written
 
 

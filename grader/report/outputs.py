@@ -11,6 +11,7 @@ import logging
 from pathlib import Path
 
 from grader.assignment import Assignment
+from grader.common.files import atomic_write
 from grader.last_resort import describe, encodable
 from grader.models import GradeResult
 
@@ -20,11 +21,7 @@ log = logging.getLogger("grader")
 def write_json(result: GradeResult, outdir: Path) -> Path:
     """`result.json`, written atomically (a reader never sees half a file)."""
     outdir.mkdir(parents=True, exist_ok=True)
-    target = outdir / "result.json"
-    tmp = outdir / ".result.json.tmp"
-    tmp.write_text(json.dumps(encodable(result).to_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
-    tmp.replace(target)
-    return target
+    return atomic_write(outdir / "result.json", json.dumps(encodable(result).to_dict(), ensure_ascii=False, indent=2))
 
 
 def write_outputs(result: GradeResult, assignment: Assignment | None, outdir: Path) -> list[Path]:

@@ -37,6 +37,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from grader.common.files import atomic_write
 from grader.sandbox.bubblewrap import bwrap_command
 from grader.sandbox.mounts import mount_plan
 from grader.sandbox.cgroups import Cgroup
@@ -220,10 +221,8 @@ class Sandbox:
         os.chmod(folder, 0o755)
         target = folder / source.name
         if not target.exists():
-            partial = folder / f".{source.name}.partial"
-            shutil.copyfile(source, partial)
-            os.chmod(partial, 0o444)
-            os.replace(partial, target)
+            with open(source, "rb") as original:  # a scratch copy: no flush to disk
+                atomic_write(target, lambda f: shutil.copyfileobj(original, f, 1 << 20), mode=0o444, sync=False)
         return target
 
     # -- wrapping -----------------------------------------------------------------------------
