@@ -8,7 +8,6 @@ from __future__ import annotations
 import collections
 import datetime as _dt
 import statistics
-from pathlib import Path
 from typing import Any, Sequence
 
 from grader import __version__
@@ -16,12 +15,6 @@ from grader.exports import Entry, ExportSettings
 
 FILENAME = "summary.html"
 TEMPLATE = "summary.html.j2"
-
-
-def template_dirs() -> list[Path]:
-    """The source checkout's `templates/`, then a copy inside the package (an installed wheel)."""
-    here = Path(__file__).resolve().parent.parent
-    return [d for d in (here.parent / "templates", here / "templates") if d.is_dir()]
 
 
 def histogram(scores: list[float], max_score: float) -> list[dict[str, Any]]:
@@ -106,14 +99,9 @@ def context(entries: Sequence[Entry], settings: ExportSettings, now: _dt.datetim
 
 
 def render(entries: Sequence[Entry], settings: ExportSettings, now: _dt.datetime | None = None) -> str:
-    import jinja2
+    from grader.common import templates
 
-    dirs = template_dirs()
-    if not dirs:
-        raise FileNotFoundError(f"no templates folder with {TEMPLATE}")
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader([str(d) for d in dirs]), autoescape=True,
-                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    return env.get_template(TEMPLATE).render(**context(entries, settings, now))
+    return templates.render(TEMPLATE, **context(entries, settings, now))
 
 
 def files(entries: Sequence[Entry], settings: ExportSettings) -> dict[str, str]:

@@ -7,16 +7,14 @@ still gives a small, inert page. Every word of the page comes from `locales/<lan
 
 from __future__ import annotations
 
-import functools
 import re
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import jinja2
-
 import grader
+from grader.common.files import atomic_write
+from grader.common.templates import environment, templates_dir  # noqa: F401 - templates_dir: for the tests
 from grader.report import chart
 from grader.assignment import Assignment
 from grader.run.figures import MAX_FIGURE_BYTES, MAX_FIGURES, decode_png
@@ -36,28 +34,6 @@ SOURCE_CONTEXT = 12  # lines of the failing cell shown before and after the fail
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # \t and \n stay
 _CONTROL_CR = re.compile(r"[\x00-\x07\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # \b and \r stay too
 _BIDI = re.compile(r"[\u202a-\u202e\u2066-\u2069]")  # made visible: they can disguise code ("Trojan Source")
-
-
-def templates_dir() -> Path:
-    """The repo's `templates/` in a source checkout, else the copy the wheel ships."""
-    source = Path(grader.__file__).resolve().parent.parent / "templates"
-    return source if (source / "report.html.j2").is_file() else Path(str(resources.files("grader") / "templates"))
-
-
-@functools.lru_cache(maxsize=1)
-def environment() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(templates_dir())),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["pct"] = lambda v: "—" if v is None else f"{v * 100:.2f}%"
-    env.filters["num"] = lambda v, places=4: "—" if v is None else f"{v:.{places}f}"
-    env.filters["points"] = lambda v: f"{v:g}"
-    env.filters["thousands"] = lambda v: f"{v:,}"
-    return env
 
 
 @dataclass(frozen=True)
@@ -148,10 +124,7 @@ def render_report(result: GradeResult, assignment: Assignment | None, lang: str)
 def write_report(result: GradeResult, assignment: Assignment | None, lang: str, path: Path) -> Path:
     """Render the report and write it atomically to `path` (UTF-8); returns `path`."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(render_report(result, assignment, lang), encoding="utf-8")
-    tmp.replace(path)
-    return path
+    return atomic_write(path, render_report(result, assignment, lang))
 
 
 def verdict_view(result: GradeResult) -> dict[str, Any]:

@@ -126,8 +126,8 @@ def test_make_autograder_zip(tmp_path, callback_assignment):
     assert project["project"]["version"] == __version__ and project["project"]["scripts"] == tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
     assert any(d.startswith("tomli") for d in project["project"]["dependencies"])
     # The bundle is the grader: it imports and finds its assignment and templates from there.
-    probe = ("import grader, grader.batch, grader.exports.summary as s; from grader.assignment import find_assignment;"
-             " print(grader.__file__); print(s.template_dirs()[0]); print(find_assignment('mnist-callback').folder)")
+    probe = ("import grader, grader.batch, grader.common.templates as s; from grader.assignment import find_assignment;"
+             " print(grader.__file__); print(s.templates_dir()); print(find_assignment('mnist-callback').folder)")
     proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120,
                           env={**os.environ, "PYTHONPATH": str(tmp_path / "source" / "grader_src")}, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
