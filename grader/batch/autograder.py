@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from grader.batch import local
+from grader.common.files import atomic_write
 
 if TYPE_CHECKING:
     from grader.assignment import Assignment
@@ -74,10 +75,7 @@ def write_failure(results_path: Path, exc: BaseException, lang: str, elapsed: fl
 
 def write_results(data: dict[str, Any], path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name("." + path.name + ".tmp")
-    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
-    tmp.replace(path)
-    return path
+    return atomic_write(path, json.dumps(data, ensure_ascii=False, indent=2))
 
 
 def failure_results(message: str, elapsed: float) -> dict[str, Any]:

@@ -12,9 +12,10 @@ import json
 import stat
 import zipfile
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 from grader import __version__
+from grader.common.files import atomic_write
 
 if TYPE_CHECKING:
     from grader.assignment import Assignment
@@ -71,7 +72,7 @@ def bundle_pyproject() -> str:
         requires = [r for r in (importlib.metadata.requires("grader") or []) if "extra ==" not in r]
     except importlib.metadata.PackageNotFoundError:
         requires = []
-    requires = requires or ["tensorflow-cpu>=2.16", "numpy>=1.26", "nbformat>=5.9", "nbclient>=0.10", "ipykernel>=6.29", "jinja2>=3.1", "click>=8.5"]
+    requires = requires or ["tensorflow-cpu>=2.16", "numpy>=1.26", "nbformat>=5.9", "nbclient>=0.10", "ipykernel>=6.29", "jinja2>=3.1", "click>=8.5", "tqdm>=4.66"]
     if not any(r.startswith("tomli") for r in requires):
         requires.append("tomli>=2; python_version < '3.11'")
     deps = "".join(f"  {json.dumps(r)},\n" for r in requires)
@@ -106,19 +107,20 @@ def make_autograder(assignment: Assignment, out: Path, *, package: str | None = 
     else:
         install = "-e /autograder/source/grader_src"  # editable: templates/ and assignments/ stay beside the package
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name("." + out.name + ".tmp")
-    with zipfile.ZipFile(tmp, "w") as z:
-        _add(z, "setup.sh", SETUP_SH.format(install=install, dataset=assignment.dataset).encode(), EXECUTABLE)
-        _add(z, "run_autograder", RUN_AUTOGRADER.format(assignment=assignment.id, options=" ".join(options)).encode(), EXECUTABLE)
-        folder = Path(assignment.folder)
-        for path in sorted(folder.rglob("*")):
-            if path.is_file() and "__pycache__" not in path.parts:
-                _add(z, f"assignment/{assignment.id}/{path.relative_to(folder).as_posix()}", path.read_bytes())
-        if not package:
-            _add(z, "grader_src/pyproject.toml", bundle_pyproject().encode())
-            for name, path in source_files().items():
-                _add(z, f"grader_src/{name}", path.read_bytes())
-        _add(z, "README.txt", (f"Gradescope autograder for {assignment.id} (grader {__version__}).\n"
-                               "Upload this zip as the autograder of a programming assignment; students submit one .ipynb or .py.\n").encode())
-    tmp.replace(out)
-    return out
+
+    def write(f: BinaryIO) -> None:
+        with zipfile.ZipFile(f, "w") as z:
+            _add(z, "setup.sh", SETUP_SH.format(install=install, dataset=assignment.dataset).encode(), EXECUTABLE)
+            _add(z, "run_autograder", RUN_AUTOGRADER.format(assignment=assignment.id, options=" ".join(options)).encode(), EXECUTABLE)
+            folder = Path(assignment.folder)
+            for path in sorted(folder.rglob("*")):
+                if path.is_file() and "__pycache__" not in path.parts:
+                    _add(z, f"assignment/{assignment.id}/{path.relative_to(folder).as_posix()}", path.read_bytes())
+            if not package:
+                _add(z, "grader_src/pyproject.toml", bundle_pyproject().encode())
+                for name, path in source_files().items():
+                    _add(z, f"grader_src/{name}", path.read_bytes())
+            _add(z, "README.txt", (f"Gradescope autograder for {assignment.id} (grader {__version__}).\n"
+                                   "Upload this zip as the autograder of a programming assignment; students submit one .ipynb or .py.\n").encode())
+
+    return atomic_write(out, write)
