@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from grader import schema
+from grader.common.files import TomlError, load_toml
 from grader.errors import ConfigError, UsageError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 SCHEMA_FILE = "assignment.schema.json"  # in grader/schema/, beside result.schema.json; ships in the wheel
 SCHEMA: dict[str, Any] = schema.load(SCHEMA_FILE)  # every field, its type, range and default; read once, a constant
@@ -159,11 +154,9 @@ def find_assignment(name_or_path: str, root: Path | None = None) -> Assignment:
 def load_assignment(folder: Path) -> Assignment:
     path = folder / "assignment.toml"
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(path, "-", f"cannot read: {exc}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(path, "-", f"not valid TOML: {exc}") from exc
+        data = load_toml(path)
+    except TomlError as exc:
+        raise ConfigError(path, "-", exc.problem) from exc
     return parse_assignment(data, path)
 
 

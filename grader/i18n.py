@@ -6,14 +6,10 @@ A key is `<domain>.<table>.<name>`, e.g. `checks.epoch_limit.fail` from `locales
 from __future__ import annotations
 
 import functools
-import sys
 from importlib import resources
 from typing import Any
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+from grader.common.files import load_toml
 
 LANGS = ("en", "zh")
 
@@ -27,7 +23,7 @@ def catalogue(lang: str) -> dict[str, str]:
     folder = resources.files("grader") / "locales" / lang
     for item in sorted(folder.iterdir(), key=lambda i: i.name):
         if item.name.endswith(".toml"):
-            flat.update(_flatten(tomllib.loads(item.read_text(encoding="utf-8")), item.name[: -len(".toml")] + "."))
+            flat.update(_flatten(load_toml(item), item.name[: -len(".toml")] + "."))
     return flat
 
 

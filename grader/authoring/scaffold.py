@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from grader.common.files import TomlError, load_toml
 from grader.errors import UsageError
 from grader.authoring.percent_notebook import notebook_from_percent, write_notebook
 from grader.assignment import DATASETS
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 
@@ -34,7 +29,7 @@ def scaffold(assignment_id: str, root: Path = Path("."), *, title: str | None = 
     for existing in (folder, reference, samples):
         if existing.exists():
             raise UsageError(f"{existing} already exists; choose another id or remove it")
-    if expected.is_file() and assignment_id in tomllib.loads(expected.read_text(encoding="utf-8")):
+    if expected.is_file() and assignment_id in _expected_table(expected):
         raise UsageError(f"{expected} already describes samples of '{assignment_id}'")
     fashion = dataset == "fashion_mnist"
     pct, threshold, minimum = ("85", "0.85", "0.80") if fashion else ("99", "0.99", "0.97")  # what a dense network reaches in 2 / 5 epochs
@@ -225,6 +220,14 @@ model.compile(optimizer='adam', loss='sparse_categorical_crossentropy', metrics=
 history = model.fit(x_train, y_train, epochs=__EPOCHS____CALLBACKS__)
 # YOUR CODE ENDS HERE
 '''
+
+
+def _expected_table(expected: Path) -> dict[str, object]:
+    """The expected-verdicts file's tables (a file that cannot be read is a usage error, named)."""
+    try:
+        return load_toml(expected)
+    except TomlError as exc:
+        raise UsageError(str(exc)) from exc
 
 
 def _solution(subset: str = "", epochs: str = "10", callbacks: str = ", callbacks=[callbacks]", note: str = "") -> str:

@@ -17,7 +17,6 @@ elsewhere). `validate` grades them all with the real pipeline:
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,11 +26,7 @@ from typing import Any
 import nbformat
 
 from grader.assignment import Assignment, find_assignment
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+from grader.common.files import TomlError, load_toml
 
 START, END = "YOUR CODE STARTS HERE", "YOUR CODE ENDS HERE"
 
@@ -133,9 +128,9 @@ def read_samples(lay: Layout, assignment: Assignment) -> tuple[list[Sample], lis
     if not lay.expected.is_file():
         return [], [f"{lay.expected}: no such file (it describes the samples and their expected verdicts)"]
     try:
-        table = tomllib.loads(lay.expected.read_text(encoding="utf-8")).get(assignment.id, {})
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        return [], [f"{lay.expected}: not valid TOML: {exc}"]
+        table = load_toml(lay.expected).get(assignment.id, {})
+    except TomlError as exc:
+        return [], [str(exc)]
     samples = []
     for stem, spec in table.items():
         where = f"{lay.expected}: [{assignment.id}.{stem}]"
