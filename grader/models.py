@@ -29,6 +29,19 @@ ExecutionStatus = Literal[
     "stopped",  # the grader stopped the run early: a rule was already broken
     "record_mismatch",  # the recorded training claims more than the exported model achieves
 ]
+ExecutionCause = Literal[
+    "",  # the status says it all
+    # what the grader saw end the run
+    "disk_limit",  # the files written passed the disk limit
+    "output_flood",  # the kernel sent more at once than the host's memory guard allows
+    "malformed_message",  # the kernel sent a message the grader could not read
+    "kernel_not_ready",  # the kernel stopped, or stopped answering, before any cell ran
+    # what the student's exception was, by its type (or its errno)
+    "memory_error",  # MemoryError
+    "system_exit",  # SystemExit: sys.exit() or exit()
+    "no_more_tasks",  # no process or thread could be started (EAGAIN)
+    "file_too_large",  # a file passed the size limit (EFBIG)
+]
 
 
 @dataclass(frozen=True)
@@ -171,6 +184,7 @@ class ExecutionInfo:
     sandbox: str = ""  # which isolation was in force (grader.sandbox.core.Sandbox.describe)
     figures: tuple[FigureCell, ...] = ()  # what the notebook displayed, by cell (capped: grader.run.figures)
     figures_left_out: int = 0  # images not kept: over the caps, not a valid PNG, or another format
+    cause: ExecutionCause = ""  # what the status alone does not say, as a code (never read from text)
 
     @property
     def unsafe(self) -> bool:

@@ -88,6 +88,7 @@ def _grade(path: Path, assignment: Assignment, settings: Settings) -> GradeResul
                 sandbox=sandbox,
                 ipc_dir=sandbox.writable_dir("ipc"),
                 packages=assignment.packages,
+                lang=lang,  # the run's verdicts speak the result's language
             )
             prepare_matplotlib(spec.rundir / "matplotlib", sandbox.give)  # the kernel's MPLCONFIGDIR (grader.run.execute.kernel_env)
             # Started first, as a uid of its own: its TensorFlow import overlaps the kernel's run.
@@ -180,6 +181,7 @@ def assemble(
     checks = run_checks(measured)
     if info.status == "stopped":  # why, judged on the record, in the report's language
         errors = [execution_message(info, assignment, lang, stop_reason(measured)), *errors]
+        info = replace(info, message=errors[0])  # the kernel gave its reason in English: the message says why, in `lang`
     return GradeResult(
         assignment=assignment.id,
         submission=path.name,

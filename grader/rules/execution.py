@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 
 from grader.assignment import Assignment
-from grader.run.verdicts import OUTPUT_FLOOD
 from grader.i18n import t
 from grader.models import ExecutionInfo
 
@@ -25,7 +24,7 @@ def execution_message(info: ExecutionInfo, assignment: Assignment, lang: str, re
 
 def verdict_key(info: ExecutionInfo) -> str:
     """The catalogue key of how the run went: its status, or a verdict an `error` names."""
-    return "output_flood" if info.status == "error" and info.exception.startswith(OUTPUT_FLOOD + ":") else info.status
+    return "output_flood" if info.status == "error" and info.cause == "output_flood" else info.status
 
 
 MISSING_MODULE = re.compile(r"^ModuleNotFoundError: No module named '([A-Za-z_][\w.]{0,199})'")

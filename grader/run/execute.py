@@ -32,7 +32,7 @@ from grader.run.verdicts import (
 )
 from grader.run import host_memory
 from grader.run.figures import FigureCollector
-from grader.run.kernel_client import CappedClient, GradingKernelManager
+from grader.run.kernel_client import CappedClient, GradingKernelManager, KernelNotReady
 from grader.models import ExecutionInfo
 from grader.sandbox.processes import session_and_descendants, sigkill
 from grader.sandbox.memory_watch import needs_watch, watch_memory
@@ -60,6 +60,7 @@ class RunSpec:
     sandbox: Sandbox | None = None  # None: no isolation at all (the grader's own tests of trusted code)
     ipc_dir: Path | None = None  # where the kernel's unix sockets live (no TCP: the sandbox has no network)
     packages: tuple[str, ...] | None = None  # what a literal import may name beyond the standard library; None: anything
+    lang: str = "en"  # the language of the run's messages (`grader.run.verdicts`)
 
     @property
     def record_path(self) -> Path:
@@ -159,7 +160,7 @@ async def _execute(student: NotebookNode, spec: RunSpec) -> ExecutionInfo:
     try:
         info = await asyncio.wait_for(_run_cells(client, spec, run, sink, progress, started), spec.timeout_s + STARTUP_GRACE_S)
     except asyncio.TimeoutError:  # the kernel did not even answer: stopped all the same
-        info = timed_out(notebook, progress.index, spec.timeout_s)
+        info = timed_out(notebook, progress.index, spec.timeout_s, spec.lang)
     finally:
         if run:
             run.kill()  # daemons, double forks and anything else the submission started
@@ -168,7 +169,7 @@ async def _execute(student: NotebookNode, spec: RunSpec) -> ExecutionInfo:
         sink.finish()
         client.release()
     if run:
-        info = sandbox_verdict(info, run)
+        info = sandbox_verdict(info, run, spec.lang)
     truncated = client.truncated or sink.total > limit
     return replace(
         info,
@@ -222,7 +223,7 @@ async def _run_cells(client: CappedClient, spec: RunSpec, run: Run | None, sink:
                 progress.index = index
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    info = timed_out(notebook, index, spec.timeout_s)
+                    info = timed_out(notebook, index, spec.timeout_s, spec.lang)
                     break
                 if info.status == "stopped":
                     break  # stopped early on purpose: nothing left to measure
@@ -234,16 +235,16 @@ async def _run_cells(client: CappedClient, spec: RunSpec, run: Run | None, sink:
                 try:
                     await client.async_execute_cell(cell, index)
                 except CellTimeoutError:
-                    info = timed_out(notebook, index, spec.timeout_s)
+                    info = timed_out(notebook, index, spec.timeout_s, spec.lang)
                     break
                 except CellExecutionError as exc:
                     if index == finish_index:
                         break  # the finish cell records its own failures; this is the student's doing
-                    info = cell_error(notebook, index, exc)
+                    info = cell_error(notebook, index, exc, spec.lang)
                 except DeadKernelError:
                     raise
                 except Exception as exc:  # noqa: BLE001 - a reply nbclient could not read: the kernel sent it so
-                    info = malformed_message(notebook, index, exc)
+                    info = malformed_message(notebook, index, exc, spec.lang)
                     break
                 finally:
                     timings[phase] = round(timings.get(phase, 0.0) + time.monotonic() - cell_started, 3)
@@ -251,11 +252,9 @@ async def _run_cells(client: CappedClient, spec: RunSpec, run: Run | None, sink:
             if run and info.status not in ("ok", "stopped"):
                 run.kill()  # before nbclient's shutdown: a kernel that ignores signals is not waited for
     except DeadKernelError:
-        info = kernel_died(notebook, progress.index, sink.text())
-    except (RuntimeError, TimeoutError) as exc:
-        if "kernel" not in str(exc).lower():
-            raise
-        info = replace(kernel_died(notebook, progress.index, sink.text()), message=f"The kernel could not run your code: {str(exc)[:200]}")
+        info = kernel_died(notebook, progress.index, sink.text(), spec.lang)
+    except KernelNotReady:
+        info = kernel_died(notebook, progress.index, sink.text(), spec.lang, ready=False)
     finally:
         if watchdog:
             watchdog.cancel()
@@ -264,7 +263,7 @@ async def _run_cells(client: CappedClient, spec: RunSpec, run: Run | None, sink:
         if flood:
             host_memory.unwatch(flood)
     if run and run.killed_for == "disk":
-        info = disk_limit_exceeded(run.sandbox.limits.disk_mb, info.cell)
+        info = disk_limit_exceeded(run.sandbox.limits.disk_mb, info.cell, spec.lang)
     return replace(info, timings=timings)
 
 

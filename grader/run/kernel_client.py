@@ -70,6 +70,11 @@ def _well_formed(msg: Any) -> bool:
     )
 
 
+class KernelNotReady(Exception):
+    """The kernel stopped, or did not answer, before it was ready to run a cell: jupyter_client's
+    `wait_for_ready` says so with a RuntimeError, which this names."""
+
+
 class GuardedKernelClient(AsyncKernelClient):
     """An asynchronous kernel client whose channels drop malformed messages."""
 
@@ -82,6 +87,13 @@ class GuardedKernelClient(AsyncKernelClient):
         """Every channel but the heartbeat: the kernel's life is its process's (the manager
         polls it), and a heartbeat that misses a beat reopens its socket by path."""
         super().start_channels(shell=shell, iopub=iopub, stdin=stdin, hb=False, control=control)
+
+    async def wait_for_ready(self, timeout: float | None = None) -> None:  # type: ignore[override]
+        """Wait until the kernel answers; raises KernelNotReady where it died or stayed silent."""
+        try:
+            await super()._async_wait_for_ready(timeout=timeout)
+        except RuntimeError as exc:
+            raise KernelNotReady(str(exc)) from exc
 
 
 class GradingKernelManager(AsyncKernelManager):
