@@ -17,6 +17,7 @@ from grader.batch.jobs import Job
 from grader.batch.machine import thread_env
 from grader.common.files import atomic_write
 from grader.options import Settings
+from grader.sandbox.processes import kill_tree
 
 
 def stop_when_orphaned(jobdir: Path) -> None:
@@ -27,16 +28,7 @@ def stop_when_orphaned(jobdir: Path) -> None:
         while True:
             time.sleep(0.5)
             if os.getppid() != parent:
-                try:
-                    import psutil
-
-                    for child in psutil.Process().children(recursive=True):
-                        try:
-                            child.kill()
-                        except psutil.Error:
-                            pass
-                except ImportError:  # pragma: no cover
-                    pass
+                kill_tree(os.getpid(), root_too=False)  # the kernel and all it started
                 shutil.rmtree(jobdir, ignore_errors=True)
                 os._exit(137)
 

@@ -34,7 +34,7 @@ from grader.run import host_memory
 from grader.run.figures import FigureCollector
 from grader.run.kernel_client import CappedClient, GradingKernelManager, KernelNotReady
 from grader.models import ExecutionInfo
-from grader.sandbox.processes import session_and_descendants, sigkill
+from grader.sandbox.processes import kill_tree
 from grader.sandbox.memory_watch import needs_watch, watch_memory
 from grader.sandbox.core import Run, Sandbox
 from grader.sandbox.limits import Limits, MiB
@@ -137,7 +137,7 @@ class _Progress:
 
 def kill_session(pid: int) -> None:
     """SIGKILL the kernel started without a sandbox, and what it started in its session."""
-    sigkill([pid, *session_and_descendants(pid)])
+    kill_tree(pid)
     deadline = time.monotonic() + 2
     with contextlib.suppress(ChildProcessError, OSError):  # reap our child, unless someone else did
         while os.waitpid(pid, os.WNOHANG) == (0, 0) and time.monotonic() < deadline:

@@ -46,8 +46,8 @@ from grader.sandbox.processes import (
     free_uid,
     is_alive,
     is_running_child,
+    kill_tree,
     pids_of_uid,
-    session_and_descendants,
     sigkill,
 )
 from grader.sandbox.launcher import launcher_command
@@ -107,9 +107,11 @@ class Run:
                 self.cgroup.kill()
                 left += self.cgroup.members()
             if self.pid is not None:
-                tree = session_and_descendants(self.pid) if sb.mode == "none" else []
-                sigkill([*([self.pid] if is_running_child(self.pid) else []), *tree])
-                left += [p for p in tree if is_alive(p)]
+                root_too = is_running_child(self.pid)
+                if sb.mode == "none":  # the launcher, its session and descendants
+                    left += [p for p in kill_tree(self.pid, root_too=root_too) if is_alive(p)]
+                elif root_too:  # the isolating modes: the uid and the cgroup reach the rest
+                    sigkill([self.pid])
             if self.uid is not None:
                 mine = pids_of_uid(self.uid)
                 sigkill(mine)

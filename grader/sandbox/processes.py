@@ -1,5 +1,5 @@
-"""Processes as /proc shows them: those of a uid, those of a session and its descendants, and
-SIGKILL for a list of them.
+"""Processes as /proc shows them: those of a uid, those of a session and its descendants; SIGKILL
+for a list of them, and `kill_tree`, the one way the grader ends a process and all it started.
 
 Standard library only: the sandbox launcher (`grader.sandbox.launcher`) imports it too.
 """
@@ -119,3 +119,20 @@ def sigkill(pids: Sequence[int]) -> None:
             os.kill(pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
+
+
+def kill_tree(root: int, *, root_too: bool = True) -> list[int]:
+    """SIGKILL the process tree of `root`: `root` itself and its process group (with `root_too`; pass
+    False when it is ourselves, or already reaped, so that its number may be someone else's), every
+    process of the session it leads and every descendant of it, found before any is signalled.
+    Returns the tree without `root`, for a caller that waits until none is left; waits for nothing."""
+    tree = [p for p in session_and_descendants(root) if p != root]  # never ourselves either
+    if root_too and root != os.getpid():
+        sigkill([root])
+        if root != os.getpgrp():  # its group, where it leads one (without /proc, all we can reach)
+            try:
+                os.killpg(root, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+    sigkill(tree)
+    return tree
