@@ -101,7 +101,7 @@ def _grade(path: Path, assignment: Assignment, settings: Settings) -> GradeResul
             evaluation = Evaluation()
             measuring = time.monotonic()
             if info.status != "stopped":
-                evaluation = evaluator.measure(spec.model_dir, recording.input_transform, evaluation_budget(started, spec.timeout_s))
+                evaluation = evaluator.measure(spec.model_dir, recording.input_transform, evaluation_budget(started, spec.timeout_s), lang)
             info = replace(info, timings={**info.timings, "evaluation": round(time.monotonic() - measuring, 3)})
             if evaluation.error and recording.fits:
                 errors.append(t(lang, "checks.test_accuracy.unknown", reason=recording.export_error or evaluation.error))

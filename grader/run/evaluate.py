@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.data.heldout import HeldOut, perturbed, sample_rows, shuffled
+from grader.i18n import t
 from grader.inside import graph_audit
 from grader.inside.wire import write_arrays
 from grader.models import Evaluation
@@ -55,7 +56,7 @@ class Evaluator:
         self.run: Run | None = None
         self.inbox: Path | None = None  # under a sandbox: the only folder of the grading it can see
         self.training: tuple[Any, Any] | None = None  # the training set as the kernel got it
-        self.feed_error: str | None = None
+        self.feed_error: str | None = None  # why the images could not be written (the OSError's own words)
         argv = [*prefix, sys.executable, "-m", "grader.inside.evaluation"]
         if sandbox is None:
             self.scratch, cmd = Path(tempfile.mkdtemp(prefix="grader-eval-")), argv
@@ -70,7 +71,7 @@ class Evaluator:
                 cmd, env=env, cwd=self.scratch, stdin=subprocess.PIPE, stdout=self.out.write_fd, stderr=self.err.write_fd, start_new_session=True
             )
         except OSError as exc:
-            self.proc, self.start_error = None, f"the evaluation could not start: {exc}"
+            self.proc, self.start_error = None, exc.strerror or type(exc).__name__
             self.out.finish(), self.err.finish()
             return
         if self.run:
@@ -94,7 +95,7 @@ class Evaluator:
             assert self.proc is not None and self.proc.stdin is not None
             write_arrays(self.proc.stdin, arrays)
         except (OSError, ValueError) as exc:
-            self.feed_error = f"the evaluation could not be given its images: {exc}"
+            self.feed_error = str(exc) or type(exc).__name__
 
     def _send(self, line: str) -> None:
         try:
@@ -104,48 +105,55 @@ class Evaluator:
         except (OSError, ValueError):
             pass
 
-    def measure(self, model_dir: Path, transform: dict[str, Any], timeout_s: float = 300) -> Evaluation:
-        """Evaluate the model the kernel exported into `model_dir`; failures are `Evaluation.error`."""
+    def measure(self, model_dir: Path, transform: dict[str, Any], timeout_s: float = 300, lang: str = "en") -> Evaluation:
+        """Evaluate the model the kernel exported into `model_dir`; failures are `Evaluation.error`,
+        in `lang`."""
+
+        def failed(key: str, **values: Any) -> Evaluation:
+            return Evaluation(error=t(lang, f"run.evaluation.{key}", **values))
+
         if self.proc is None:
-            return Evaluation(error=self.start_error)
-        problem = unsafe_tree(model_dir)
+            return failed("start_failed", reason=self.start_error)
+        problem = unsafe_tree(model_dir, lang)
         if problem:
             return Evaluation(error=problem)
         if not (model_dir / "saved_model.pb").is_file():
-            return Evaluation(error="no exported model")
+            return failed("no_model")
         self.feeder.join(FEED_TIMEOUT_S)
         if self.feeder.is_alive() or self.feed_error or self.training is None:
-            return Evaluation(error=self.feed_error or "the evaluation did not take its images")
+            return failed("feed_failed", reason=self.feed_error) if self.feed_error else failed("not_fed")
         try:
             model_dir = self._hand_over(model_dir)
         except OSError as exc:
-            return Evaluation(error=f"the exported model could not be handed to the evaluation: {exc.strerror}")
+            return failed("hand_over_failed", reason=exc.strerror or type(exc).__name__)
         self._send(json.dumps({"model_dir": str(model_dir), "transform": transform}))
         self._send_sample(transform)
         try:
             self.proc.wait(timeout=timeout_s)
         except subprocess.TimeoutExpired:
-            return Evaluation(error=f"evaluating the model took longer than {int(timeout_s)} s")
+            return failed("too_slow", limit=int(timeout_s))
         finally:
             self.close()
         data = _answer(self.out, self.token)
         if data is None:
             if self.run and self.run.oom_killed():
-                return Evaluation(error=f"the evaluation ran out of memory (limit {self.run.sandbox.limits.memory_mb} MB)")
-            tail = self.err.text().strip().splitlines()[-1:] or [f"exit code {self.proc.returncode}"]
-            return Evaluation(error=f"the model could not be evaluated: {tail[0][:300]}")
-        if data.get("heldout_accuracy") is not None and data.get("shifted_accuracy") is None:
-            return Evaluation(error="the evaluation's answer was malformed: no accuracy on the shifted images")
+                return failed("out_of_memory", limit=self.run.sandbox.limits.memory_mb)
+            tail = self.err.text().strip().splitlines()[-1:]
+            return failed("crashed", reason=tail[0][:300]) if tail else failed("crashed_exit", code=self.proc.returncode)
         try:
+            if data.get("heldout_accuracy") is not None and data.get("shifted_accuracy") is None:
+                raise AnswerMalformed("no_shifted")
+            disallowed = _op_names(data.get("disallowed_ops"))
+            error = _error(data, disallowed, lang)
             return Evaluation(
                 test_accuracy=_fraction(data.get("test_accuracy")),
                 test_images=int(data.get("test_images", 0)),
                 conv_ops=int(data.get("conv_ops", 0)),
                 pool_ops=int(data.get("pool_ops", 0)),
-                disallowed_ops=_op_names(data.get("disallowed_ops")),
+                disallowed_ops=disallowed,
                 unclassified_ops=_op_names(data.get("unclassified_ops")),
                 duration_s=float(data.get("duration_s", 0.0)),
-                error=str(data["error"])[:1000] if data.get("error") is not None else None,
+                error=error,
                 train_accuracy=_fraction(data.get("train_accuracy")),
                 heldout_accuracy=_fraction(data.get("heldout_accuracy")),
                 heldout_images=int(data.get("heldout_images", 0)),
@@ -153,8 +161,10 @@ class Evaluator:
                 train_loss=_loss(data.get("train_loss")),
                 train_images=int(data.get("train_images", 0)),
             )
-        except (TypeError, ValueError) as exc:
-            return Evaluation(error=f"the evaluation's answer was malformed: {exc}")
+        except AnswerMalformed as exc:
+            return failed("malformed", reason=t(lang, f"run.evaluation.{exc.key}", **exc.values))
+        except (TypeError, ValueError) as exc:  # a number Python would not convert: its own words
+            return failed("malformed", reason=f"{type(exc).__name__}: {str(exc)[:300]}")
 
     def _send_sample(self, transform: dict[str, Any]) -> None:
         """The training images the grader chose (`grader.data.heldout.sample_rows`), unpredictable to
@@ -220,12 +230,32 @@ def _answer(out: OutputSink, token: str) -> dict[str, Any] | None:
     return found
 
 
+class AnswerMalformed(ValueError):
+    """A value of the evaluation's answer the host does not accept; `key` names the message under
+    `run.evaluation.`."""
+
+    def __init__(self, key: str, **values: Any) -> None:
+        super().__init__(key)
+        self.key, self.values = key, values
+
+
+def _error(data: dict[str, Any], disallowed: tuple[str, ...], lang: str) -> str | None:
+    """The evaluation's failure, in `lang`: refused operations (named by the graph audit), the
+    images it could not read, or the exception that measuring raised (its own `Type: text`)."""
+    if disallowed:
+        return t(lang, "run.evaluation.disallowed_ops", ops=", ".join(disallowed))
+    if data.get("error") is None:
+        return None
+    detail = str(data["error"])[:1000]
+    return t(lang, "run.evaluation.images", reason=detail) if data.get("error_key") == "images" else detail
+
+
 def _fraction(value: Any) -> float | None:
     if value is None:
         return None
     number = float(value)
     if not 0 <= number <= 1:
-        raise ValueError(f"{number} is not a fraction")
+        raise AnswerMalformed("not_fraction", value=number)
     return number
 
 
@@ -234,7 +264,7 @@ def _loss(value: Any) -> float | None:
         return None
     number = float(value)
     if not 0 <= number < float("inf"):
-        raise ValueError(f"{number} is not a loss")
+        raise AnswerMalformed("not_loss", value=number)
     return number
 
 
@@ -246,30 +276,30 @@ def _op_names(value: Any) -> tuple[str, ...]:
     if value is None:
         return ()
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ValueError("op names are not a list of strings")
+        raise AnswerMalformed("not_op_names")
     return tuple(v[:100] for v in value[: graph_audit.MAX_REPORTED])
 
 
-def unsafe_tree(root: Path) -> str | None:
-    """Why the folder the sandbox wrote must not be read by the host, or None: a symbolic link or a
+def unsafe_tree(root: Path, lang: str = "en") -> str | None:
+    """Why (in `lang`) the folder the sandbox wrote must not be read by the host, or None: a symbolic link or a
     special file could make the host (or the evaluation's mounts) read something else, and a hard
     link is another name of a file outside (handing the model over would give that file away). The
     walk is iterative and bounded: a SavedModel is a few files, two levels deep."""
     try:
         if root.is_symlink():
-            return "the exported model folder is a symbolic link"
+            return t(lang, "run.evaluation.model_symlink")
         for names, info in walk_tree(root, MODEL_MAX_DEPTH, MODEL_MAX_ENTRIES):
             if stat.S_ISDIR(info.st_mode):
                 continue
             name = safe_text(names[-1][:100])
             if not stat.S_ISREG(info.st_mode):
-                return f"the exported model contains a link or special file ({name})"
+                return t(lang, "run.evaluation.model_special_file", name=name)
             if info.st_nlink > 1:
-                return f"the exported model contains a hard link ({name})"
+                return t(lang, "run.evaluation.model_hard_link", name=name)
     except (FileNotFoundError, NotADirectoryError):
         return None  # no model folder: reported as "no exported model"
-    except TreeTooLarge as exc:
-        return f"the exported model folder is too large to read ({exc})"
+    except TreeTooLarge:
+        return t(lang, "run.evaluation.model_too_large", depth=MODEL_MAX_DEPTH, entries=f"{MODEL_MAX_ENTRIES:,}")
     except OSError as exc:
-        return f"the exported model could not be read: {exc.strerror}"
+        return t(lang, "run.evaluation.model_unreadable", reason=exc.strerror or type(exc).__name__)
     return None
