@@ -23,11 +23,11 @@ MAX_DATA_FILES = 20  # paths the submission loaded the data set from (grader.ins
 
 
 class RecordError(HostileInput):
-    """The record is missing parts or has the wrong types; `detail` says what (in English), or
-    `key` names a message of the catalogue (under `input.`)."""
+    """The record is missing parts or has the wrong types; `key` names the message under `input.`
+    in the catalogue, `values` fill it (field names, limits: never a sentence)."""
 
-    def __init__(self, detail: object = "", key: str = "record.structure") -> None:
-        super().__init__(key, detail=detail)
+    def __init__(self, key: str = "record.structure", **values: Any) -> None:
+        super().__init__(key, **values)
 
 
 def read_recording(path: Path) -> Recording:
@@ -38,15 +38,15 @@ def read_recording(path: Path) -> Recording:
         if exc.key == "file.missing":
             return Recording()
         key = {"file.symlink": "record.not_regular", "file.not_regular": "record.not_regular", "file.too_large": "record.too_large"}.get(exc.key)
-        raise RecordError(key=key) if key else RecordError(exc) from exc
+        raise RecordError(key) if key else RecordError(detail=exc) from exc
     try:
         return parse_recording(load_json(data.decode("utf-8"), MAX_DEPTH))
     except UnicodeDecodeError as exc:
-        raise RecordError(f"not UTF-8 (byte {exc.start})", key="record.invalid_json") from exc
+        raise RecordError("record.invalid_json", detail=HostileInput("record.not_utf8", byte=exc.start)) from exc
     except RecordError:
         raise
     except HostileInput as exc:
-        raise RecordError(exc, key="record.invalid_json") from exc
+        raise RecordError("record.invalid_json", detail=exc) from exc
 
 
 def parse_recording(data: Any) -> Recording:
@@ -55,7 +55,7 @@ def parse_recording(data: Any) -> Recording:
     fits = _list(root.get("fits", []), "fits", MAX_FITS)
     layers = _list(root.get("layers", []), "layers", MAX_LAYERS)
     if sum(len(_list(_dict(f, "fit").get("epochs", []), "epochs", MAX_EPOCHS)) for f in fits) > MAX_EPOCHS:
-        raise RecordError("too many epochs")
+        raise RecordError("record.too_many_epochs", limit=MAX_EPOCHS)
     return Recording(
         fits=tuple(_fit(f) for f in fits),
         layers=tuple(_layer(layer) for layer in layers),
@@ -123,7 +123,7 @@ def _epoch(raw: Any) -> EpochRecord:
 
 
 def _weight_change(raw: Any) -> WeightChange:
-    change = _dict(raw, "weight change")
+    change = _dict(raw, "weight_changes")
     return WeightChange(
         where="epoch" if change.get("where") == "epoch" else "export",
         fit=_opt_int(change.get("fit")) or 0,
@@ -150,35 +150,35 @@ def _layer(raw: Any) -> LayerInfo:
 
 def _dict(value: Any, what: str, limit: int | None = None) -> dict[str, Any]:
     if not isinstance(value, dict):
-        raise RecordError(f"{what} is not an object")
+        raise RecordError("record.not_object", what=what)
     if limit is not None and len(value) > limit:
-        raise RecordError(f"{what} has more than {limit} entries")
+        raise RecordError("record.too_many_entries", what=what, limit=limit)
     return value
 
 
 def _list(value: Any, what: str, limit: int) -> list[Any]:
     if not isinstance(value, list) or len(value) > limit:
-        raise RecordError(f"{what} is not a list of at most {limit}")
+        raise RecordError("record.not_list", what=what, limit=limit)
     return value
 
 
-def _float(value: Any, what: str) -> float:
+def _float(value: Any, what: str | None) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise RecordError(f"{what} is not a finite number")
+        raise RecordError("record.not_finite", what=what) if what else RecordError("record.field_not_finite")
     return float(value)
 
 
 def _opt_float(value: Any) -> float | None:
-    return None if value is None else _float(value, "value")
+    return None if value is None else _float(value, None)
 
 
 def _opt_int(value: Any) -> int | None:
-    return None if value is None else _int(value, "an integer field")
+    return None if value is None else _int(value, None)
 
 
-def _int(value: Any, what: str) -> int:
+def _int(value: Any, what: str | None) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise RecordError(f"{what} is not an integer")
+        raise RecordError("record.not_integer", what=what) if what else RecordError("record.field_not_integer")
     return value
 
 
@@ -192,6 +192,6 @@ def _str(value: Any, limit: int) -> str:
     if value is None:
         return ""
     if not isinstance(value, (str, int, float, bool)):
-        raise RecordError("a text field has another type")
+        raise RecordError("record.not_text")
     text = value if isinstance(value, str) else repr(value) if isinstance(value, float) else str(value)
     return safe_text(text[:limit])
