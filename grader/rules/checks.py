@@ -249,6 +249,7 @@ def check_skeleton_integrity(m: Measured) -> Outcome:
     kept, changed = m.integrity
     if kept:
         return True, m.t("skeleton_integrity.pass"), m.t("skeleton_integrity.pass"), ""
+    changed = m.t("skeleton_integrity.changed", line=changed)
     return False, m.t("skeleton_integrity.fail", changed=changed), changed, m.t("skeleton_integrity.hint")
 
 

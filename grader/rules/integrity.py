@@ -25,12 +25,13 @@ def fixed_lines(skeleton: NotebookNode) -> list[str]:
 
 
 def compare(skeleton: NotebookNode, submission: NotebookNode) -> tuple[bool, str]:
-    """(kept, what changed): every fixed line must appear, in order, in the submission's code."""
+    """(kept, the first fixed line missing or changed): every fixed line must appear, in order, in
+    the submission's code; the check says so in the result's language."""
     code = [line.strip() for cell in submission.cells if cell.cell_type == "code" for line in cell.source.splitlines()]
     position = 0
     for expected in fixed_lines(skeleton):
         try:
             position = code.index(expected, position) + 1
         except ValueError:
-            return False, f"missing or changed: `{expected[:120]}`"
+            return False, expected[:120]
     return True, ""
