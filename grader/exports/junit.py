@@ -13,6 +13,7 @@ import xml.etree.ElementTree as ET
 from typing import Sequence
 
 from grader.exports import Entry, ExportSettings
+from grader.i18n import LANGS, t
 
 FILENAME = "exports/junit.xml"
 _XML_BAD = dict.fromkeys(c for c in range(0x20) if c not in (0x09, 0x0A, 0x0D))
@@ -41,6 +42,7 @@ def render(entries: Sequence[Entry], settings: ExportSettings) -> str:
     host = socket.gethostname()
     for suite_id, e in enumerate(entries):
         r = e.result
+        lang = r.lang if r.lang in LANGS else "en"  # the labels speak the result's language
         counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
         suite = ET.SubElement(root, "testsuite", name=clean(e.student), id=str(suite_id), package=clean(settings.assignment_id),
                               timestamp=timestamp(e.graded_at), hostname=clean(host), time=f"{max(0.0, r.duration_s):.3f}")
@@ -54,14 +56,14 @@ def render(entries: Sequence[Entry], settings: ExportSettings) -> str:
             case = ET.SubElement(suite, "testcase", name=clean(check.id), classname=clean(f"{settings.assignment_id}.{e.student}"), time="0")
             if check.passed:
                 continue
-            detail = clean("\n".join(x for x in (check.message, f"required: {check.required}" if check.required else "",
-                                                 f"measured: {check.measured}" if check.measured else "", f"hint: {check.hint}" if check.hint else "") if x))
+            labelled = [t(lang, f"summary.junit.{label}", value=value) for label, value in (("required", check.required), ("measured", check.measured), ("hint", check.hint)) if value]
+            detail = clean("\n".join(x for x in (check.message, *labelled) if x))
             if e.outcome == "crashed" and check.id == "execution":
                 counts["errors"] += 1
                 ET.SubElement(case, "error", message=clean(check.message)[:1000], type="grader-crash").text = detail
             elif not check.blocking:
                 counts["skipped"] += 1
-                ET.SubElement(case, "skipped", message=clean("advisory: " + check.message)[:1000])
+                ET.SubElement(case, "skipped", message=clean(t(lang, "summary.junit.advisory", value=check.message))[:1000])
             else:
                 counts["failures"] += 1
                 ET.SubElement(case, "failure", message=clean(check.message)[:1000], type="check").text = detail
