@@ -268,8 +268,6 @@ class Recorder:
                 self.model.export(self.model_dir, format="tf_saved_model", verbose=False)
             except Exception as exc:  # noqa: BLE001
                 self.extra["export_error"] = f"{type(exc).__name__}: {exc}"[:1000]
-        else:
-            self.extra["export_error"] = "no model was trained"
         self.save()
 
     def save(self) -> None:
