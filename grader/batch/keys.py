@@ -46,3 +46,11 @@ def grading_key(student: str, content: str, assignment_id: str, assignment_conte
         "options": options,
     }
     return hashlib.sha256(json.dumps(material, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def assignment_snapshot(assignment: Assignment) -> dict[str, Any]:
+    """What `assignment_sha256` stands for, as the gradebook keeps it for `grader regrade`: the
+    assignment's TOML, and the SHA-256 of each file of its folder (the skeleton's among them)."""
+    folder = Path(assignment.folder)
+    files = {p.relative_to(folder).as_posix(): file_sha256(p) for p in sorted(folder.rglob("*")) if p.is_file() and "__pycache__" not in p.parts}
+    return {"id": assignment.id, "toml": (folder / "assignment.toml").read_text(encoding="utf-8", errors="replace"), "files": files}

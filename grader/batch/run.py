@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import IO, TYPE_CHECKING, Any
 from grader.batch.dask_executor import DaskExecutor
 from grader.batch.discovery import Discovery, Item, discover
 from grader.batch.jobs import DEFAULT_GRACE_S, Job, Outcome, Runner, grading_job
-from grader.batch.keys import assignment_sha256, grading_key, grading_options
+from grader.batch.keys import assignment_sha256, assignment_snapshot, grading_key, grading_options
 from grader.batch.local import LocalExecutor
 from grader.batch.machine import default_jobs
 from grader.batch.progress import Progress, format_duration
@@ -128,8 +129,10 @@ def run_batch(
     *,
     runner: Runner | None = None,
     out: IO[str] | None = None,
+    only: Collection[str] | None = None,
 ) -> BatchReport:
-    """Grade every submission under `paths` that the gradebook does not already hold under its key."""
+    """Grade every submission under `paths` that the gradebook does not already hold under its key;
+    with `only` (`grader regrade`), grade again exactly those of these students, whatever it holds."""
     out = out or sys.stdout
     started = time.monotonic()
     outdir = Path(settings.outdir)
@@ -137,6 +140,8 @@ def run_batch(
     discovery = discover(paths, roster, settings.id_pattern)
     if not discovery.items:
         raise UsageError("no submission found (expected .ipynb or .py files, or one folder per student)")
+    if only is not None:
+        discovery.items = [item for item in discovery.items if item.student in only]
     outdir.mkdir(parents=True, exist_ok=True)
     report = BatchReport(outdir=outdir, gradebook=gradebook_path(outdir, settings.gradebook), discovery=discovery, total=len(discovery.items))
     effective = resolve(assignment, options)  # what every job runs with, and what its key says
@@ -146,12 +151,13 @@ def run_batch(
 
     with batch_lock(outdir / ".grader-batch.lock"), Gradebook(report.gradebook) as book:
         _bind(book, assignment, lang, discovery, roster)
+        book.save_assignment(assignment_content, assignment.id, assignment_snapshot(assignment))  # what grader regrade compares with
         stored = book.keys(assignment.id)
         todo: list[tuple[Item, str]] = []
         for item in discovery.items:
             key = grading_key(item.student, item.content_sha256, assignment.id, assignment_content, key_options)
             previous = stored.get(item.student)
-            if previous and previous[0] == key and not (settings.retry_crashed and previous[1] == "crashed"):
+            if previous and previous[0] == key and only is None and not (settings.retry_crashed and previous[1] == "crashed"):
                 report.cached += 1
                 _restore_cached_outputs(book, assignment, item, outdir, report)
             else:
@@ -159,12 +165,14 @@ def run_batch(
         _print_notes(discovery)
 
         progress = Progress(report.total, len(todo), settings.progress)
-        run_id = book.start_run(assignment.id, {"options": key_options, "executor": settings.executor, "jobs": settings.jobs}, report.total)
+        asked = {"asked": dataclasses.asdict(dataclasses.replace(options, env={})), "paths": [str(Path(p).resolve()) for p in paths],
+                 "roster": str(Path(settings.roster).resolve()) if settings.roster else None, "id_pattern": settings.id_pattern}  # for grader regrade
+        run_id = book.start_run(assignment.id, {"options": key_options, "executor": settings.executor, "jobs": settings.jobs, **asked}, report.total)
         items_by_student = {item.student: (item, key) for item, key in todo}
 
         def record(item: Item, key: str, result: GradeResult, crashed: bool, log_tail: str = "") -> None:
             book.record(student=item.student, key=key, content_sha256=item.content_sha256, source=str(item.source), folder=item.folder,
-                        result=result, outcome="crashed" if crashed else "graded", run_id=run_id)
+                        result=result, outcome="crashed" if crashed else "graded", run_id=run_id, assignment_sha256=assignment_content)
             report.graded += 1
             if crashed:
                 report.crashed.append(item.student)
