@@ -15,16 +15,15 @@ from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from grader.batch.jobs import Job, OnDone, Outcome, Runner, Tick, job_outcome
 from grader.batch.machine import thread_env, threads_per_grading, usable_cores
+from grader.sandbox.output import OutputSink
+from grader.sandbox.processes import kill_tree
 
 MAX_RESULT_BYTES = 64 * 2**20
-
-_RUNNING: set[subprocess.Popen[bytes]] = set()
-_RUNNING_LOCK = threading.Lock()
-_STOPPING = threading.Event()  # set while a batch is being stopped: start no new worker
+LOG_TAIL_BYTES = 4000  # of a worker's output, kept for the log of a crash
 
 
 def worker_python() -> str:
@@ -37,12 +36,43 @@ def _grader_root() -> str:
     return str(Path(__file__).resolve().parents[2])
 
 
-def run_job(job: Job, *, argv: Sequence[str] | None = None) -> Outcome:
-    """Grade one job in a fresh worker process and return its `Outcome`; never raises."""
+class Workers:
+    """The worker processes of one executor: stopping it kills exactly those, and then it starts no more."""
+
+    def __init__(self) -> None:
+        self._running: set[subprocess.Popen[bytes]] = set()
+        self._lock = threading.Lock()
+        self._stopped = False
+
+    def start(self, cmd: list[str], **popen: Any) -> subprocess.Popen[bytes] | None:
+        """A worker started with `cmd` (None once stopped); pass it to `finished` when it has ended."""
+        with self._lock:  # a stop cannot miss a worker that is being started
+            if self._stopped:
+                return None
+            proc: subprocess.Popen[bytes] = subprocess.Popen(cmd, **popen)
+            self._running.add(proc)
+            return proc
+
+    def finished(self, proc: subprocess.Popen[bytes]) -> None:
+        with self._lock:
+            self._running.discard(proc)
+
+    def stop(self) -> None:
+        """Kill every running worker, and start no new one."""
+        with self._lock:
+            self._stopped = True
+            procs = list(self._running)
+        for proc in procs:
+            kill_worker(proc)
+
+
+def run_job(job: Job, *, argv: Sequence[str] | None = None, workers: Workers | None = None) -> Outcome:
+    """Grade one job in a fresh worker process (one of `workers`, if given) and return its `Outcome`;
+    never raises."""
     started = time.monotonic()
     try:
         with tempfile.TemporaryDirectory(prefix="grader-job-") as tmp:
-            return _run_in(job, Path(tmp), argv, started)
+            return _run_in(job, Path(tmp), argv, workers or Workers(), started)
     except Exception as exc:  # noqa: BLE001 - a failure to run the worker is this job's failure
         return job_outcome(job, "crashed", kind="error", message=f"{type(exc).__name__}: {exc}", wall_s=time.monotonic() - started)
 
@@ -66,7 +96,7 @@ def _unpack(job: Job, jobdir: Path) -> Job:
     return job
 
 
-def _run_in(job: Job, jobdir: Path, argv: Sequence[str] | None, started: float) -> Outcome:
+def _run_in(job: Job, jobdir: Path, argv: Sequence[str] | None, workers: Workers, started: float) -> Outcome:
     job = _unpack(job, jobdir)
     (jobdir / "job.json").write_text(json.dumps(job.to_json()), encoding="utf-8")
     env = dict(os.environ)
@@ -74,24 +104,25 @@ def _run_in(job: Job, jobdir: Path, argv: Sequence[str] | None, started: float) 
     env.update(thread_env(job.threads or 1))  # the worker's own numpy; the kernel gets them via Options.env
     env["PYTHONUNBUFFERED"] = "1"  # a worker that dies by a signal still leaves its last lines in the log
     cmd = list(argv) if argv else [worker_python(), "-m", "grader.batch", "--worker", str(jobdir)]
-    with _RUNNING_LOCK:
-        if _STOPPING.is_set():
-            return job_outcome(job, "crashed", kind="error", message="the batch was stopped")
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, cwd=str(jobdir),
-                                start_new_session=os.name == "posix")
-        _RUNNING.add(proc)
-    log = _OutputTail(proc.stdout)  # the worker's output, of which only the end is kept: it can be anything
+    log = OutputSink(keep_tail=LOG_TAIL_BYTES)  # the worker's output, of which only the end is kept: it can be anything
     try:
+        proc = workers.start(cmd, stdin=subprocess.DEVNULL, stdout=log.write_fd, stderr=subprocess.STDOUT, env=env, cwd=str(jobdir),
+                             start_new_session=os.name == "posix")
+        log.started()
+        if proc is None:
+            return job_outcome(job, "crashed", kind="error", message="the batch was stopped")
         try:
-            rc = proc.wait(timeout=job.hard_limit_s)
-            timed_out = False
-        except subprocess.TimeoutExpired:
-            kill_tree(proc)
-            rc, timed_out = proc.wait(), True
+            try:
+                rc = proc.wait(timeout=job.hard_limit_s)
+                timed_out = False
+            except subprocess.TimeoutExpired:
+                kill_worker(proc)
+                rc, timed_out = proc.wait(), True
+        finally:
+            workers.finished(proc)
+            kill_worker(proc)  # anything the worker left behind
     finally:
-        with _RUNNING_LOCK:
-            _RUNNING.discard(proc)
-        kill_tree(proc)  # anything the worker left behind
+        log.finish()
     wall = round(time.monotonic() - started, 3)
     common = {"wall_s": wall, "log_tail": log.text()}
     if timed_out:
@@ -126,66 +157,9 @@ def _read_outcome(job: Job, jobdir: Path, rc: int, common: dict[str, Any]) -> Ou
     return job_outcome(job, "crashed", kind="exit", message=str(rc), **common)
 
 
-class _OutputTail:
-    """Reads a pipe to its end in a thread, keeping only the last `limit` bytes."""
-
-    def __init__(self, pipe: IO[bytes] | None, limit: int = 4000) -> None:
-        self.pipe, self.limit = pipe, limit
-        self.data = b""
-        self.thread = threading.Thread(target=self._read, name="grader-worker-log", daemon=True)
-        self.thread.start()
-
-    def _read(self) -> None:
-        pipe = self.pipe
-        if pipe is None:
-            return
-        try:
-            for chunk in iter(lambda: pipe.read1(65536), b""):  # type: ignore[attr-defined]  # a BufferedReader
-                self.data = (self.data + chunk)[-self.limit:]
-        except (OSError, ValueError):
-            pass
-        finally:
-            pipe.close()
-
-    def text(self) -> str:
-        """What was kept, once the pipe is closed (or after 5 s)."""
-        self.thread.join(timeout=5)
-        return self.data.decode("utf-8", "replace")
-
-
-def kill_tree(proc: subprocess.Popen[bytes]) -> None:
+def kill_worker(proc: subprocess.Popen[bytes]) -> None:
     """Kill a worker and every process it started (the kernel runs in a session of its own)."""
-    try:
-        import psutil
-
-        try:
-            children = psutil.Process(proc.pid).children(recursive=True)
-        except psutil.Error:
-            children = []
-        for child in children:
-            try:
-                child.kill()
-            except psutil.Error:
-                pass
-    except ImportError:  # pragma: no cover - psutil comes with ipykernel
-        pass
-    if proc.poll() is None:
-        try:
-            if os.name == "posix":
-                os.killpg(proc.pid, signal.SIGKILL)
-            else:  # pragma: no cover
-                proc.kill()
-        except (ProcessLookupError, PermissionError):
-            pass
-
-
-def kill_running() -> None:
-    """Stop every worker of this process, and start no new one until `_STOPPING` is cleared."""
-    with _RUNNING_LOCK:
-        _STOPPING.set()
-        procs = list(_RUNNING)
-    for proc in procs:
-        kill_tree(proc)
+    kill_tree(proc.pid, root_too=proc.poll() is None)
 
 
 class LocalExecutor:
@@ -195,8 +169,12 @@ class LocalExecutor:
 
     def __init__(self, jobs: int, runner: Runner | None = None) -> None:
         self.jobs = max(1, jobs)
-        self.runner = runner or run_job
+        self.runner = runner or self._run_job
         self.cores = usable_cores()
+        self.workers = Workers()  # this executor's, renewed by each `run`
+
+    def _run_job(self, job: Job) -> Outcome:
+        return run_job(job, workers=self.workers)
 
     def describe(self) -> str:
         """Where the gradings run, for the batch's header line."""
@@ -223,7 +201,7 @@ class LocalExecutor:
                 with lock:
                     running[0] -= 1
 
-        _STOPPING.clear()
+        self.workers = Workers()
         pool = ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="grader-batch")
         pending = {pool.submit(task, job): job for job in jobs}
         try:
@@ -235,5 +213,5 @@ class LocalExecutor:
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
             if pending:
-                kill_running()
+                self.workers.stop()
             pool.shutdown(wait=True)
