@@ -1,16 +1,19 @@
-"""The progress of a batch: a bar with counts and ETA on a terminal, one plain line per result otherwise."""
+"""The progress of a batch: a tqdm bar with counts and ETA on a terminal, one plain line per result otherwise."""
 
 from __future__ import annotations
 
 import math
 import os
-import shutil
 import sys
 import time
 from typing import IO, TYPE_CHECKING
 
+from tqdm import tqdm
+
 if TYPE_CHECKING:
     from grader.models import GradeResult
+
+BAR_FORMAT = "[{bar}] {n_fmt}/{total_fmt} {desc} · {elapsed} · ETA {remaining}"  # desc: ✓passed ✗failed · N running
 
 
 def format_duration(seconds: float | None) -> str:
@@ -26,7 +29,8 @@ def format_duration(seconds: float | None) -> str:
 
 
 class Progress:
-    """A progress bar with counts and ETA on a terminal; one plain line per result otherwise."""
+    """A progress bar (tqdm) with counts and ETA on a terminal; one plain line per result otherwise
+    (no carriage return, no escape sequence: a log file or CI output stays readable)."""
 
     def __init__(self, total: int, todo: int, mode: str = "auto", stream: IO[str] | None = None) -> None:
         self.stream = stream or sys.stderr
@@ -37,8 +41,13 @@ class Progress:
         self.done = total - todo  # already graded
         self.fresh = self.passed = self.failed = 0
         self.started = time.monotonic()
-        self.last_draw = 0.0
         self.running = 0
+        self.last_draw = 0.0
+        self.bar: tqdm[None] | None = None
+        if mode == "bar":
+            # smoothing=0: the ETA is the rate over the whole run, of the gradings done in it (`initial` are cached)
+            self.bar = tqdm(total=total, initial=self.done, file=self.stream, bar_format=BAR_FORMAT, desc=self._counts(),
+                            dynamic_ncols=True, mininterval=0.2, smoothing=0, leave=False)
 
     def eta(self) -> float | None:
         """Seconds until the last grading is done, at the rate so far (None before the first)."""
@@ -46,6 +55,9 @@ class Progress:
             return None
         rate = self.fresh / max(1e-6, time.monotonic() - self.started)
         return (self.todo - self.fresh) / rate
+
+    def _counts(self) -> str:
+        return f"✓{self.passed} ✗{self.failed} · {self.running} running"
 
     def _write(self, text: str) -> None:
         try:
@@ -58,9 +70,11 @@ class Progress:
         """A line of its own (above the bar, on a terminal)."""
         if self.mode == "none":
             return
-        if self.mode == "bar":
-            self._write("\r\x1b[K" + text + "\n")
-            self.draw(force=True)
+        if self.bar is not None:
+            try:
+                self.bar.write(text, file=self.stream)
+            except (OSError, ValueError):
+                pass
         else:
             self._write(text + "\n")
 
@@ -76,33 +90,34 @@ class Progress:
         if self.mode == "plain":
             eta = self.eta()
             self._write(text + (f"  eta {format_duration(eta)}" if eta and self.fresh < self.todo else "") + "\n")
-        elif self.mode == "bar":
+        elif self.bar is not None:
             if not result.passed:
                 self.line(text)
-            else:
-                self.draw(force=True)
+            self._redraw(advance=1)
 
     def tick(self, running: int) -> None:
         """How many gradings run now; redraws the bar (at most 5 times a second)."""
         self.running = running
-        self.draw()
+        self._redraw()
 
-    def draw(self, force: bool = False) -> None:
-        """Redraw the bar (on a terminal)."""
-        if self.mode != "bar":
-            return
+    def _redraw(self, advance: int = 0) -> None:
         now = time.monotonic()
-        if not force and now - self.last_draw < 0.2:
+        if self.bar is None or (not advance and now - self.last_draw < 0.2):
             return
         self.last_draw = now
-        width = shutil.get_terminal_size((80, 20)).columns
-        counts = (f" {self.done}/{self.total} ✓{self.passed} ✗{self.failed} · {self.running} running · {format_duration(now - self.started)}"
-                  f" · ETA {format_duration(self.eta()) if self.fresh < self.todo else '0s'}")
-        bar_width = max(10, min(40, width - len(counts) - 3))
-        filled = int(bar_width * self.done / max(1, self.total))
-        self._write("\r\x1b[K[" + "#" * filled + "-" * (bar_width - filled) + "]" + counts[: max(0, width - bar_width - 3)])
+        try:
+            self.bar.set_description_str(self._counts(), refresh=False)
+            if advance:
+                self.bar.update(advance)
+            self.bar.refresh()
+        except (OSError, ValueError):
+            pass
 
     def close(self) -> None:
-        """Clear the bar's line."""
-        if self.mode == "bar":
-            self._write("\r\x1b[K")
+        """Clear the bar's line (again: nothing)."""
+        if self.bar is not None:
+            bar, self.bar = self.bar, None
+            try:
+                bar.close()
+            except (OSError, ValueError):
+                pass
