@@ -26,6 +26,7 @@ NOISE = re.compile(r"^(WARNING: All log messages before absl|[IWE]\d{4} \d\d:\d\
 LINE_IN_TRACEBACK = re.compile(r"(?:Cell In\[\d+\], line |line )(\d{1,9})(?!\d)")  # a number int() always takes
 ERRNO = re.compile(r"^\[Errno (\d{1,4})\] ")  # how an OSError's value starts: its errno, a code
 THREAD_LIMIT = "can't start new thread"  # CPython's RuntimeError when no thread can be made: no errno to read
+GRADER_FRAMES = ("/grader/inside/", "site-packages/grader/")  # the grader's own code in the kernel, from a checkout or installed
 OUTPUT_FLOOD, DISK_LIMIT, KERNEL_PROTOCOL = "OutputFlood", "DiskLimit", "KernelProtocolError"  # the grader's own exception names
 
 
@@ -174,7 +175,7 @@ def _student_frames(exc: CellExecutionError, lang: str = "en") -> str:
     """The traceback without ANSI codes and without frames inside the grader's own code."""
     text = ANSI.sub("", str(getattr(exc, "traceback", "") or exc))
     blocks = re.split(r"\n(?=\S)", text)
-    kept = [b for b in blocks if "grader/kernel" not in b and "site-packages/grader" not in b]
+    kept = [b for b in blocks if not any(own in b for own in GRADER_FRAMES)]
     return truncate("\n".join(kept), MAX_SHOWN, lang)
 
 

@@ -123,7 +123,7 @@ def test_the_students_own_copy_of_the_data_set_is_the_graders(tmp_path):
     info = result.execution
     assert info.status == "error" and (info.cell, info.line) == (2, 1), (info.message, info.traceback)
     assert info.exception == "FileNotFoundError: [Errno 2] No such file or directory: '../datasets/fashion.npz'"
-    assert "grader/kernel" not in info.traceback and "_ORIGINAL_OPEN" not in info.traceback
+    assert "grader/inside" not in info.traceback and "_ORIGINAL_OPEN" not in info.traceback
     assert result.recording.data_files == ("/home/me/mnist.npz", "../datasets/mnist.npz", "mnist.npz", "MNIST_data/train-images-idx3-ubyte.gz", "MNIST_data/t10k-labels-idx1-ubyte")
     assert html.count("it got the grader&#39;s verified copy of MNIST (grading is offline).") == 1
 

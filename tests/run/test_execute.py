@@ -37,7 +37,7 @@ def test_hidden_cells_surround_the_students(tmp_path):
 def test_exception_names_cell_and_line(tmp_path, mnist_store):
     info, _, _ = run(tmp_path, mnist_store, "a = 1", "b = 2\n\nc = {}\nc['acc']")
     assert info.status == "error" and (info.cell, info.line) == (2, 4)
-    assert info.exception == "KeyError: 'acc'" and "grader/kernel" not in info.traceback
+    assert info.exception == "KeyError: 'acc'" and "grader/inside" not in info.traceback
 
 
 def test_syntax_error_names_the_line(tmp_path, mnist_store):

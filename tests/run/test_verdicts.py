@@ -140,3 +140,14 @@ def test_a_kernel_that_never_answers_is_named_by_type(monkeypatch):
         asyncio.run(GuardedKernelClient().wait_for_ready(timeout=1))
     info = verdicts.kernel_died(NB, 0, "", "en", ready=False)
     assert info.status == "kernel_died" and info.cause == "kernel_not_ready" and info.cell is None
+
+
+def test_the_graders_own_frames_are_left_out_of_the_students_traceback():
+    traceback = (
+        "Cell In[3], line 2\n      1 import numpy as np\n----> 2 data = np.load('x.npz')\n"
+        "File /work/main/grader/inside/datafiles.py:129, in _serving.<locals>.open_(file)\n    128 def open_(file):\n--> 129     return _open(file)\n"
+        "File /usr/lib/python3/site-packages/grader/inside/setup.py:3, in f()\n"
+        "FileNotFoundError: [Errno 2] No such file or directory: 'x.npz'"
+    )
+    info = cell_error(NB, 1, CellExecutionError(traceback, "FileNotFoundError", "[Errno 2] No such file or directory: 'x.npz'"))
+    assert "grader/inside" not in info.traceback and "np.load('x.npz')" in info.traceback and info.line == 2
