@@ -184,3 +184,26 @@ def test_junit_labels_follow_each_results_language(callback_assignment):
     xml = render(entries, ExportSettings.for_assignment(callback_assignment, lang="en"))
     assert "要求：stop_message required" in xml and "仅供参考：skeleton_integrity failed" in xml
     assert "required: stop_message required" in xml and "advisory: skeleton_integrity failed" in xml
+
+
+@pytest.mark.parametrize(("kind", "key", "values"), [
+    ("stopped", "crash_stopped", {}),
+    ("result_too_large", "crash_result_too_large", {"limit": "64"}),
+    ("unreadable_error", "crash_unreadable_error", {}),
+    ("wrong_assignment", "crash_wrong_assignment", {"assignment": "64"}),
+])
+def test_a_crashed_grading_says_how_in_the_results_language(callback_assignment, kind, key, values):
+    from grader.batch.results import crash_result
+
+    for lang in LANGS:
+        result = crash_result(callback_assignment, "a.py", lang, {"kind": kind, "message": "64"})
+        assert result.errors == (t(lang, f"summary.batch.{key}", **values),)
+
+
+def test_a_result_for_another_assignment_is_a_crash_named_by_kind(callback_assignment):
+    from grader.batch.results import result_of_outcome
+    from tests.exports.test_exports import result
+
+    other = result(callback_assignment, {}).to_dict() | {"assignment": "mnist-conv"}
+    crashed, was_crash = result_of_outcome(callback_assignment, "a.py", "zh", {"outcome": "graded", "result": other})
+    assert was_crash and crashed.errors == (t("zh", "summary.batch.crash_wrong_assignment", assignment="mnist-conv"),)

@@ -110,7 +110,7 @@ def _run_in(job: Job, jobdir: Path, argv: Sequence[str] | None, workers: Workers
                              start_new_session=os.name == "posix")
         log.started()
         if proc is None:
-            return job_outcome(job, "crashed", kind="error", message="the batch was stopped")
+            return job_outcome(job, "crashed", kind="stopped")
         try:
             try:
                 rc = proc.wait(timeout=job.hard_limit_s)
@@ -135,7 +135,7 @@ def _read_outcome(job: Job, jobdir: Path, rc: int, common: dict[str, Any]) -> Ou
     result_path, error_path = jobdir / "result.json", jobdir / "error.json"
     if result_path.is_file():
         if result_path.stat().st_size > MAX_RESULT_BYTES:
-            return job_outcome(job, "crashed", kind="bad_result", message="the result is too large", **common)
+            return job_outcome(job, "crashed", kind="result_too_large", message=str(MAX_RESULT_BYTES // 2**20), **common)
         try:
             data = json.loads(result_path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
@@ -145,7 +145,7 @@ def _read_outcome(job: Job, jobdir: Path, rc: int, common: dict[str, Any]) -> Ou
         try:
             error = json.loads(error_path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
-            error = {"kind": "error", "error": "unreadable error report"}
+            error = {"kind": "unreadable_error"}
         return job_outcome(job, "crashed", kind=error.get("kind", "error"), message=str(error.get("error", ""))[:1000],
                            **{**common, "log_tail": (error.get("traceback") or "")[-4000:] + "\n" + common["log_tail"]})
     if rc < 0:

@@ -77,6 +77,10 @@ def crash_result(assignment: Assignment, filename: str, lang: str, outcome: Outc
         "lost": lambda: t(lang, "summary.batch.crash_lost", error=detail),
         "version": lambda: t(lang, "summary.batch.crash_version", error=detail),
         "bad_result": lambda: t(lang, "summary.batch.crash_bad_result", error=detail),
+        "stopped": lambda: t(lang, "summary.batch.crash_stopped"),
+        "result_too_large": lambda: t(lang, "summary.batch.crash_result_too_large", limit=detail),
+        "unreadable_error": lambda: t(lang, "summary.batch.crash_unreadable_error"),
+        "wrong_assignment": lambda: t(lang, "summary.batch.crash_wrong_assignment", assignment=detail),
     }
     message = messages.get(kind, lambda: t(lang, "summary.batch.crash_error", error=detail))()
     return failed_result(assignment, filename, lang, _CRASH_STATUS.get(kind, "not_run"), message, float(outcome.get("wall_s") or 0.0), timeout_s=timeout_s)
@@ -90,9 +94,13 @@ def result_of_outcome(assignment: Assignment, filename: str, lang: str, outcome:
     if outcome.get("outcome") == "graded":
         try:
             result = GradeResult.from_dict(outcome["result"])
-            if result.assignment != assignment.id or not isinstance(result.passed, bool):
-                raise ValueError(f"a result for assignment '{result.assignment}'")
-            return result, False
         except Exception as exc:  # noqa: BLE001 - an unusable result is a crash of this grading
             outcome = {**outcome, "kind": "bad_result", "message": f"{type(exc).__name__}: {exc}"[:300]}
+        else:
+            if result.assignment != assignment.id:
+                outcome = {**outcome, "kind": "wrong_assignment", "message": str(result.assignment)[:100]}
+            elif not isinstance(result.passed, bool):
+                outcome = {**outcome, "kind": "bad_result", "message": "passed"}  # the field that is not a boolean
+            else:
+                return result, False
     return crash_result(assignment, filename, lang, outcome, timeout_s=timeout_s), True

@@ -51,7 +51,7 @@ def worker_main(jobdir: Path) -> int:
     try:
         job = Job.from_json(json.loads((jobdir / "job.json").read_text(encoding="utf-8")))
         if job.grader_version != __version__:
-            _write_json(jobdir / "error.json", {"kind": "version", "error": f"this worker has grader {__version__}, the batch needs {job.grader_version}"})
+            _write_json(jobdir / "error.json", {"kind": "version", "error": f"{__version__} ≠ {job.grader_version}"})
             return 1
         from grader.assignment import find_assignment
         from grader.pipeline import grade

@@ -158,7 +158,7 @@ def test_a_truncated_result_file_is_written_again(tmp_path, callback_assignment)
 def test_results_made_without_a_grading_follow_the_result_schema(callback_assignment):
     jsonschema = pytest.importorskip("jsonschema")
     schema = json.loads((Path(grader.__file__).parent / "schema" / "result.schema.json").read_text())
-    for kind in ("timeout", "signal", "exit", "error", "lost", "version", "bad_result"):
+    for kind in ("timeout", "signal", "exit", "error", "lost", "version", "bad_result", "stopped", "result_too_large", "unreadable_error", "wrong_assignment"):
         jsonschema.validate(crash_result(callback_assignment, "a.py", "zh", {"kind": kind, "message": "x"}).to_dict(), schema)
     jsonschema.validate(failed_result(callback_assignment, "dir", "en", "invalid", "no notebook").to_dict(), schema)
 
