@@ -15,10 +15,8 @@ This module runs on the host; the wire format the evaluation reads is `grader.in
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import json
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
