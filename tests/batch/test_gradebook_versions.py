@@ -7,13 +7,12 @@ from __future__ import annotations
 import io
 import sqlite3
 
-from tests.batch.batch_helpers import FakeRunner, make_class, settings
-
 from grader.assignment import find_assignment
 from grader.batch.gradebook import SCHEMA_VERSION, Gradebook
 from grader.batch.keys import assignment_sha256
 from grader.batch.run import run_batch
 from grader.options import Options
+from tests.batch.batch_helpers import FakeRunner, make_class, settings
 
 
 def test_versions_carry_the_assignment_fingerprint_and_only_grades_those_students_again(tmp_path, no_mnist):

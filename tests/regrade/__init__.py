@@ -1,0 +1,1 @@
+"""Tests of grader/regrade: stored results judged again, and only what needs it run again."""
