@@ -23,7 +23,7 @@ from grader.i18n import t
 from grader.models import EpochRecord, Evaluation, FitRecord, Recording
 from grader.pipeline import record_mismatch
 
-from tests.conftest import OK, good_recording
+from tests.support.recordings import OK, good_recording
 
 
 def small_store(path: Path, n_train: int = 600, n_test: int = 100, seed: int = 0) -> Path:
@@ -122,7 +122,7 @@ def test_the_wire_refuses_what_it_does_not_expect(header):
 
 
 def test_close_stdin_leaves_nothing_to_read(tmp_path):
-    code = "import os, sys; from grader.data.heldout import close_stdin; close_stdin(); print(repr(open('/proc/self/fd/0', 'rb').read()))"
+    code = "import os, sys; from grader.inside.wire import close_stdin; close_stdin(); print(repr(open('/proc/self/fd/0', 'rb').read()))"
     read, write = os.pipe()
     os.write(write, b"the held-out labels\n")
     import subprocess
