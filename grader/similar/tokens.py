@@ -1,0 +1,168 @@
+"""Python source as the shape of its code: tokens with names and literal values normalised.
+
+`tokenize` reads each cell (nothing is executed). Comments and whitespace are dropped; a name the
+student chose becomes `N`, a number `NUM`, a string `STR`. Keywords, operators, attribute names
+(`model.fit`), keyword arguments (`activation=`), builtins, module paths and the names imports
+bind (`tf`, `Dense`) keep their text: renaming a variable changes none of them, so
+`tf.keras.layers.Conv2D(32, 3)` stays `tf . keras . layers . Conv2D ( NUM , NUM )`.
+Each token keeps where it came from, for highlighting.
+"""
+
+from __future__ import annotations
+
+import builtins
+import io
+import keyword
+import re
+import tokenize
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+NAME, NUMBER, STRING = "N", "NUM", "STR"
+_BUILTINS = frozenset(n for n in dir(builtins) if not n.startswith("_"))
+_DROPPED = {tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT, tokenize.ENCODING, tokenize.ENDMARKER}
+_FSTRING_START = getattr(tokenize, "FSTRING_START", -1)  # Python 3.12+: an f-string is several tokens
+_FSTRING_END = getattr(tokenize, "FSTRING_END", -1)
+_MAGIC = re.compile(r"^\s*[%!]")  # IPython magics and shell escapes are not Python
+_INLINE_CODE = re.compile(r"`([^`\n]{3,200})`")
+_FENCE = re.compile(r"^```[^\n]*\n(.*?)^```", re.MULTILINE | re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Token:
+    """One significant token: its normalised text, its own text, and where it is in its cell."""
+
+    norm: str
+    text: str
+    cell: int  # 0-based among the code cells
+    line: int  # 1-based within the cell
+    col: int
+    end_line: int
+    end_col: int
+
+
+def _raw_tokens(source: str) -> Iterator[tokenize.TokenInfo]:
+    """The tokens of `source`; a cell that tokenize cannot read whole is read line by line, each
+    line as far as it goes (an unclosed string or a bad dedent loses only its own line)."""
+    try:
+        yield from list(tokenize.generate_tokens(io.StringIO(source).readline))
+        return
+    except (tokenize.TokenError, SyntaxError, ValueError):
+        pass
+    for number, line in enumerate(source.split("\n"), start=1):
+        try:
+            for tok in tokenize.generate_tokens(io.StringIO(line.strip()).readline):
+                offset = len(line) - len(line.lstrip())
+                yield tok._replace(start=(number, tok.start[1] + offset), end=(number, tok.end[1] + offset))
+        except (tokenize.TokenError, SyntaxError, ValueError):
+            continue
+
+
+def _significant(source: str) -> list[tokenize.TokenInfo]:
+    """Tokens that carry meaning: no comments, layout or stray spaces; an f-string as one token."""
+    kept: list[tokenize.TokenInfo] = []
+    fstring: list[tokenize.TokenInfo] = []
+    for tok in _raw_tokens(source):
+        if tok.type == _FSTRING_START or fstring:
+            fstring.append(tok)
+            if tok.type == _FSTRING_END and sum(1 for f in fstring if f.type == _FSTRING_START) == sum(1 for f in fstring if f.type == _FSTRING_END):
+                kept.append(tokenize.TokenInfo(tokenize.STRING, "f''", fstring[0].start, tok.end, ""))
+                fstring = []
+            continue
+        if tok.type in _DROPPED or (tok.type == tokenize.ERRORTOKEN and not tok.string.strip()):
+            continue
+        kept.append(tok)
+    return kept
+
+
+def _statements(toks: Sequence[tokenize.TokenInfo]) -> Iterator[tuple[int, int]]:
+    """(start, end) indices of each logical line: a new one starts on a new line outside brackets."""
+    depth, start = 0, 0
+    for i, tok in enumerate(toks):
+        if i and toks[i - 1].end[0] < tok.start[0] and depth == 0:
+            yield start, i
+            start = i
+        if tok.type == tokenize.OP and tok.string in "([{":
+            depth += 1
+        elif tok.type == tokenize.OP and tok.string in ")]}":
+            depth = max(0, depth - 1)
+    if toks:
+        yield start, len(toks)
+
+
+Lexed = list[tokenize.TokenInfo]
+
+
+def lex(source: str) -> Lexed:
+    """The significant tokens of one cell, IPython magics and shell escapes left out."""
+    return _significant("\n".join("" if _MAGIC.match(line) else line for line in source.split("\n")))
+
+
+def imported_names(cells: Sequence[Lexed]) -> frozenset[str]:
+    """The names import statements bind (`import numpy as np`: np; `from keras import layers`: layers)."""
+    bound: set[str] = set()
+    for toks in cells:
+        for start, end in _statements(toks):
+            words = [t.string for t in toks[start:end] if t.string not in ("(", ")")]
+            if not words or words[0] not in ("import", "from"):
+                continue
+            names = words[words.index("import") + 1:] if "import" in words else []
+            for item in " ".join(names).split(","):
+                parts = item.split()
+                if len(parts) >= 3 and parts[-2] == "as":
+                    bound.add(parts[-1])
+                elif parts:
+                    bound.add(parts[0].split(".")[0])
+    return frozenset(bound)
+
+
+def normalise_cell(toks: Lexed, cell: int = 0, imported: frozenset[str] = frozenset()) -> list[Token]:
+    """One cell's tokens, normalised (see the module's docstring)."""
+    out: list[Token] = []
+    for start, end in _statements(toks):
+        in_import = toks[start].string in ("import", "from")
+        in_def = toks[start].string in ("def", "async")  # its parameters' names are the student's, defaults or not
+        depth = 0
+        for i in range(start, end):
+            tok = toks[i]
+            text = tok.string
+            if tok.type == tokenize.OP and text in "([{":
+                depth += 1
+            elif tok.type == tokenize.OP and text in ")]}":
+                depth = max(0, depth - 1)
+            norm = text
+            if tok.type == tokenize.NUMBER:
+                norm = NUMBER
+            elif tok.type == tokenize.STRING:
+                norm = STRING
+            elif tok.type == tokenize.NAME and not keyword.iskeyword(text):
+                before = toks[i - 1].string if i > start else ""
+                after = toks[i + 1].string if i + 1 < end else ""
+                keyword_argument = depth > 0 and after == "=" and before in ("(", ",") and not in_def
+                if not (before == "." or keyword_argument or in_import or text in _BUILTINS or text in imported):
+                    norm = NAME
+            out.append(Token(norm, text, cell, tok.start[0], tok.start[1], tok.end[0], tok.end[1]))
+    return out
+
+
+def normalise(cells: Sequence[str]) -> list[Token]:
+    """The normalised tokens of every code cell, in order (names bound by an import in any cell kept)."""
+    lexed = [lex(source) for source in cells]
+    imported = imported_names(lexed)
+    return [tok for index, toks in enumerate(lexed) for tok in normalise_cell(toks, index, imported)]
+
+
+def line_keys(tokens: Sequence[Token]) -> dict[tuple[int, int], tuple[str, ...]]:
+    """(cell, line) → the line's own token texts: a line's identity whatever its spacing and comments."""
+    keys: dict[tuple[int, int], list[str]] = {}
+    for tok in tokens:
+        keys.setdefault((tok.cell, tok.line), []).append(tok.text)
+    return {where: tuple(texts) for where, texts in keys.items()}
+
+
+def markdown_code(markdown: str) -> list[str]:
+    """Code a skeleton's text gives away: fenced blocks, and inline spans that look like code
+    (`self.model.stop_training = True`), each a source of its own."""
+    fenced = [m.group(1) for m in _FENCE.finditer(markdown)]
+    inline = [m.group(1) for m in _INLINE_CODE.finditer(_FENCE.sub("", markdown)) if re.search(r"[=(.\[]", m.group(1))]
+    return fenced + inline
