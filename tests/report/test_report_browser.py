@@ -105,3 +105,50 @@ def test_report_prints(browser, tmp_path, kind):
     pdf = page.pdf(path=str(ARTIFACTS / f"{kind}-zh-print.pdf"), format="A4", print_background=True)
     assert pdf.startswith(b"%PDF") and len(pdf) < 3_000_000
     page.close()
+
+
+@pytest.fixture(scope="module")
+def similarity_batch(tmp_path_factory):
+    """A graded class with two copies of one submission, a reused training and honest work (tests/similar)."""
+    from tests.similar.answers import HONEST, ORIGINAL, RENAMED, REUSER, TRAINED
+    from tests.similar.similar_fixtures import fill, make_batch, training, write_module, write_notebook
+
+    root = tmp_path_factory.mktemp("similarity")
+    answers = {**HONEST, "olga": ORIGINAL, "pete": RENAMED, "rita": TRAINED, "sam": REUSER}
+    subs = {name: (write_notebook(fill(a), root / "in" / f"{name}.ipynb") if name != "pete" else write_module(fill(a), root / "in" / "pete.py"),
+                   training(30 if name in ("rita", "sam") else n)) for n, (name, a) in enumerate(answers.items())}
+    return make_batch(root / "graded", subs)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_similarity_page_loads_clean_in_chromium(browser, similarity_batch, tmp_path, lang):
+    """similarity.html: no console error, no request, no sideways scroll, AA contrast; a pair's link opens it side by side."""
+    from grader.similar import run_similar_command
+
+    assert run_similar_command(similarity_batch, tmp_path, lang) == 0
+    page_file = tmp_path / "similarity.html"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for width in WIDTHS:
+        context = browser.new_context(viewport={"width": width, "height": 900}, device_scale_factor=1)
+        page = context.new_page()
+        errors: list[str] = []
+        requests: list[str] = []
+        page.on("console", lambda m, errors=errors: errors.append(m.text) if m.type in ("error", "warning") else None)
+        page.on("pageerror", lambda e, errors=errors: errors.append(str(e)))
+        page.on("request", lambda r, requests=requests: requests.append(r.url))
+        page.goto(page_file.as_uri(), wait_until="load")
+        page.wait_for_load_state("networkidle")
+        assert page.locator("h1").count() == 1 and page.locator("h2").count() >= 3
+        for pair in ("#pair-1", "#pair-2"):  # the reused training, the copy
+            assert not page.locator(pair).is_visible()
+            page.locator(f'a[href="{pair}"]').click()  # Chromium opens the <details> a link leads into
+            assert page.locator(pair).is_visible()
+        assert page.locator("#pair-1 table").count() == 1 and page.locator("#pair-2 mark").count() > 10
+        assert errors == [], errors
+        assert all(url.split("#")[0] == page_file.as_uri() for url in requests), requests
+        overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 0, f"the page scrolls sideways by {overflow} px at {width} px"
+        if width == 1280:
+            assert page.evaluate(CONTRAST) == []
+        page.screenshot(path=str(ARTIFACTS / f"similarity-{lang}-{width}.png"), full_page=True)
+        context.close()
