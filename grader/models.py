@@ -8,6 +8,7 @@ instrumentation saw inside the kernel, an `Evaluation` is what a separate proces
 from __future__ import annotations
 
 import dataclasses
+import functools
 import types
 import typing
 from dataclasses import dataclass, field
@@ -275,9 +276,15 @@ def to_dict(obj: Any) -> Any:
 T = TypeVar("T")
 
 
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    """The field types of a dataclass of this module, evaluated once (they are strings here)."""
+    return typing.get_type_hints(cls)
+
+
 def from_dict(cls: type[T], data: dict[str, Any]) -> T:
     """Rebuild a dataclass from `to_dict` output; unknown keys are ignored, missing ones defaulted."""
-    hints = typing.get_type_hints(cls)
+    hints = _hints(cls)
     kwargs = {}
     for f in dataclasses.fields(cls):  # type: ignore[arg-type]
         if f.name in data:
