@@ -9,6 +9,7 @@ import dataclasses
 import json
 import sys
 from collections.abc import Collection
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -26,6 +27,7 @@ from grader.regrade.stored import batch_context, lone_result, previous_assignmen
 from grader.report.outputs import write_outputs
 
 LOCK = ".grader-batch.lock"
+WRITERS = 8  # outputs written at once
 
 
 @dataclass(frozen=True)
@@ -130,14 +132,9 @@ def carry_out(plan: RegradePlan, assignment: Assignment, *, dry_run: bool = Fals
 
 def _apply_alone(plan: RegradePlan, assignment: Assignment) -> RegradeOutcome:
     """Results without a gradebook: the changed ones rewritten in place; nothing can run again."""
-    written, errors = [], []
-    for entry in plan.rejudged:
-        if entry.changed and entry.new is not None and entry.stored.result_path is not None:
-            try:
-                write_outputs(entry.new, assignment, entry.stored.result_path.parent)
-                written.append(entry.student)
-            except OSError as exc:
-                errors.append(f"{entry.student}: {type(exc).__name__}: {exc}")
+    changed = [(e, e.stored.result_path.parent) for e in plan.rejudged if e.changed and e.stored.result_path is not None]
+    errors = write_all(changed, assignment)
+    written = [e.student for e, _ in changed if not any(error.startswith(f"{e.student}: ") for error in errors)]
     results = [e.new or e.stored.result for e in plan.entries]
     passed = sum(1 for r in results if r is not None and r.passed)
     return RegradeOutcome(plan, False, written=tuple(written), not_rerun=tuple((e.student, Reason("cannot.no_gradebook")) for e in plan.reruns),
@@ -158,12 +155,7 @@ def _apply_batch(plan: RegradePlan, assignment: Assignment, runner: Runner | Non
         book.save_assignment(plan.assignment_sha256, assignment.id, assignment_snapshot(assignment))
         run_id = book.start_run(assignment.id, {"regrade": True, **_context_json(plan)}, len(plan.entries))
         book.record_all([_entry(plan, e) for e in fresh], run_id)
-        for entry in fresh:
-            if entry.changed and entry.new is not None:
-                try:
-                    write_outputs(entry.new, assignment, plan.grades_dir / entry.stored.folder)
-                except OSError as exc:
-                    errors.append(f"{entry.student}: {type(exc).__name__}: {exc}")
+        errors += write_all([(e, plan.grades_dir / e.stored.folder) for e in fresh if e.changed], assignment)
         book.finish_run(run_id, len(fresh), len(plan.entries) - len(fresh))
         missing = _meta_missing(book)
     report = None
@@ -185,6 +177,20 @@ def _apply_batch(plan: RegradePlan, assignment: Assignment, runner: Runner | Non
     passed = sum(1 for r in records if r.result.passed)
     return RegradeOutcome(plan, False, written=tuple(e.student for e in fresh), rerun=tuple(sorted(reruns & found)), not_rerun=left,
                           batch=report, output_errors=tuple(errors), summary_page=summary, passed=passed, failed=len(records) - passed)
+
+
+def write_all(entries: list[tuple[Planned, Path]], assignment: Assignment) -> list[str]:
+    """result.json and report.html of each result judged again, in its folder, a few at a time
+    (each file is flushed to disk: the waits overlap); the errors, one line each."""
+    def write(entry: Planned, folder: Path) -> str | None:
+        try:
+            write_outputs(entry.new, assignment, folder)  # type: ignore[arg-type]
+            return None
+        except OSError as exc:
+            return f"{entry.student}: {type(exc).__name__}: {exc}"
+
+    with ThreadPoolExecutor(max_workers=WRITERS) as pool:
+        return [error for error in pool.map(lambda job: write(*job), entries) if error]
 
 
 def _entry(plan: RegradePlan, planned: Planned) -> StoredResult:

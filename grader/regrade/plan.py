@@ -3,7 +3,7 @@ again, the score changes between the stored and the new results, and their plain
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -62,7 +62,7 @@ class Planned:
     def changed(self) -> bool:
         """Whether the new result says anything the stored one did not (its time aside)."""
         old = self.stored.result
-        return self.new is not None and (old is None or _comparable(self.new) != _comparable(old))
+        return self.new is not None and (old is None or replace(self.new, duration_s=old.duration_s) != old)
 
 
 @dataclass(frozen=True)
@@ -131,12 +131,6 @@ class RegradePlan:
         """Students whose score, verdict or any check's verdict changes, by student."""
         found = (score_change(e.student, e.stored.result, e.new) for e in self.rejudged if e.stored.result is not None and e.new is not None)
         return tuple(c for c in found if c is not None)
-
-
-def _comparable(result: GradeResult) -> dict[str, Any]:
-    data = result.to_dict()
-    data.pop("duration_s", None)
-    return data
 
 
 def score_change(student: str, old: GradeResult, new: GradeResult) -> ScoreChange | None:

@@ -7,6 +7,7 @@ Nothing read here raises for bad content: an unusable result becomes a `Reason` 
 
 from __future__ import annotations
 
+import json
 import math
 import typing
 from dataclasses import fields
@@ -39,23 +40,28 @@ class Unusable(Exception):
 
 def read_result(path: Path) -> GradeResult:
     """The `GradeResult` in the `result.json` at `path`; raises Unusable."""
+    return result_of(read_result_data(path))
+
+
+def read_result_data(path: Path) -> dict[str, Any]:
+    """The JSON object in the `result.json` at `path`, read with care; raises Unusable."""
     try:
         text = read_regular_file(path, MAX_RESULT_BYTES).decode("utf-8")
     except HostileInput as exc:
         raise Unusable(Reason("unreadable", {"reason": exc})) from exc
     except UnicodeDecodeError as exc:
         raise Unusable(Reason("unreadable", {"reason": Reason("not_utf8", {"byte": exc.start})})) from exc
-    return parse_result(text)
-
-
-def parse_result(text: str) -> GradeResult:
-    """A stored result from its JSON text, its every field of the right type; raises Unusable."""
     try:
         data = load_json(text)
     except HostileInput as exc:
         raise Unusable(Reason("unreadable", {"reason": exc})) from exc
     if not isinstance(data, dict):
         raise Unusable(Reason("not_a_result", {"field": "—"}))
+    return data
+
+
+def result_of(data: dict[str, Any]) -> GradeResult:
+    """A stored result from its JSON object, its every field of the right type; raises Unusable."""
     try:
         result = GradeResult.from_dict(data)
     except Exception as exc:  # noqa: BLE001 - wrong types anywhere: from_dict fails in many ways
@@ -110,16 +116,17 @@ def stored_results(book: Gradebook, grades_dir: Path, assignment_id: str) -> lis
         folder = str(row["folder"])
         path = grades_dir / folder / "result.json" if plain_folder(folder) else None
         try:
-            kept = parse_result(str(row["result_json"]))
-        except Unusable:
-            problem = Reason("gradebook_unreadable")
-        else:
+            kept = json.loads(str(row["result_json"]))
+        except ValueError:
+            kept, problem = None, Reason("gradebook_unreadable")
+        if kept is not None:
             try:
                 if path is None:
                     raise Unusable(Reason("unreadable", {"reason": HostileInput("file.missing")}))
-                result = read_result(path)
-                if result != kept:
-                    problem, result = Reason("differs"), None
+                data = read_result_data(path)
+                if data != kept:
+                    raise Unusable(Reason("differs"))
+                result = result_of(data)
             except Unusable as exc:
                 problem, result = exc.reason, None
         stored.append(Stored(student=str(row["student"]), folder=folder, result=result, problem=problem, result_path=path, in_gradebook=True,

@@ -64,3 +64,10 @@ def test_a_gradebook_from_before_versions_is_brought_up_to_date_and_its_results_
 
     regrade(out, same, runner=runner, out=io.StringIO(), progress="none")
     assert runner.calls == ["bob"] and plan_regrade(out, same).reruns == ()
+
+
+def test_a_lone_result_json_of_the_wrong_shape_is_not_a_result(tmp_path, assignment_folder):
+    (tmp_path / "one").mkdir()
+    (tmp_path / "one" / "result.json").write_text(json.dumps({"assignment": "mnist-callback", "checks": [{"id": 1}]}))
+    outcome = regrade_one(tmp_path / "one" / "result.json", edit(assignment_folder, "# sanity bound", "# sanity bound"), out=io.StringIO())
+    assert [(e.student, e.rerun.key) for e in outcome.plan.reruns] == [("one", "not_a_result")]

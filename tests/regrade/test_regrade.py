@@ -95,7 +95,7 @@ def test_a_damaged_result_json_runs_again(graded, assignment_folder):
     (out / "bob" / "result.json").write_text(json.dumps({**json.loads((out / "bob" / "result.json").read_text()), "passed": "yes"}))
     same_assignment = edit(assignment_folder, "# sanity bound", "# sanity bound")
     plan = plan_regrade(out, same_assignment)
-    assert {e.student: e.rerun.key for e in plan.reruns} == {"alice": "unreadable", "bob": "not_a_result"}
+    assert {e.student: e.rerun.key for e in plan.reruns} == {"alice": "unreadable", "bob": "differs"}
     assert all(e.new is not None and not e.changed for e in plan.rejudged)
     assert "broken" in plan.reruns[0].rerun.text("en") or "JSON" in plan.reruns[0].rerun.text("en")
     runner.calls.clear()
