@@ -20,7 +20,7 @@ import csv
 import io
 from typing import Sequence
 
-from grader.exports import Entry, ExportSettings, number, safe_cell, scaled
+from grader.exports.common import Entry, ExportSettings, number, safe_cell, scaled
 
 HEADER = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
 FILENAME = "exports/canvas.csv"

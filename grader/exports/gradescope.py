@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any, Sequence
 
-from grader.exports import Entry, ExportSettings
+from grader.exports.common import Entry, ExportSettings
 from grader.models import CheckResult, GradeResult
 
 VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")

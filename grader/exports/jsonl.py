@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any, Sequence
 
-from grader.exports import Entry, ExportSettings
+from grader.exports.common import Entry, ExportSettings
 
 FILENAME = "exports/results.jsonl"
 

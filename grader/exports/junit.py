@@ -12,7 +12,7 @@ import socket
 import xml.etree.ElementTree as ET
 from typing import Sequence
 
-from grader.exports import Entry, ExportSettings
+from grader.exports.common import Entry, ExportSettings
 from grader.i18n import LANGS, t
 
 FILENAME = "exports/junit.xml"

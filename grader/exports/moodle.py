@@ -19,7 +19,7 @@ import csv
 import io
 from typing import Sequence
 
-from grader.exports import Entry, ExportSettings, number, safe_cell, scaled
+from grader.exports.common import Entry, ExportSettings, number, safe_cell, scaled
 
 FILENAME = "exports/moodle.csv"
 

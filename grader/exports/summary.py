@@ -11,7 +11,7 @@ import statistics
 from typing import Any, Sequence
 
 from grader import __version__
-from grader.exports import Entry, ExportSettings
+from grader.exports.common import Entry, ExportSettings
 
 FILENAME = "summary.html"
 TEMPLATE = "summary.html.j2"

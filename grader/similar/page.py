@@ -18,7 +18,7 @@ from typing import Any
 from grader import __version__
 from grader.common.files import atomic_write
 from grader.common.templates import environment
-from grader.exports import safe_cell
+from grader.exports.common import safe_cell
 from grader.i18n import LANGS, catalogue
 from grader.report.html import clean, field
 from grader.similar.model import Pair, SimilarityReport, Span, Submission
