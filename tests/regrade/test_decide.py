@@ -55,6 +55,11 @@ def test_what_the_stored_result_cannot_say_is_a_reason_to_run_it_again(tmp_path,
     assert why(replace(result, execution=replace(result.execution, sandbox=""))) == "no_record"  # a result of last resort
     assert why(prev=None) == "assignment_unknown"
     assert why(n=now_of(a, lang="zh")) == "language"  # the run's own messages are in English
+    assert why(replace(result, evaluation=replace(result.evaluation, heldout_accuracy=None))) == "measurement"  # nothing to judge the bound on
+    stricter = edit(assignment_folder, "min_test_accuracy = 0.97 ", "min_test_accuracy = 0.99 ")  # judged on the stored measurement
+    planned = decide(stored(result), previous, now_of(stricter, lang="en"))
+    assert planned.rerun is None and planned.new.check("test_accuracy").passed is False and result.check("test_accuracy").passed
+    edit(assignment_folder, "min_test_accuracy = 0.99 ", "min_test_accuracy = 0.97 ")
     assert decide(stored(result), None, now, assume=True).rerun is None  # a result.json alone: what it cannot show is taken as unchanged
     fashion = edit(assignment_folder, 'dataset = "mnist"', 'dataset = "fashion_mnist"')
     assert why(n=now_of(fashion, lang="en")) == "dataset"
