@@ -35,9 +35,10 @@ from grader.errors import UsageError
               help=f"time a grading may take beyond --timeout before it is killed (default: {DEFAULT_GRACE_S:g})")
 @click.option("--progress", type=click.Choice(["auto", "bar", "plain", "none"]), default="auto", help="progress display (default: a bar on a terminal)")
 @click.option("--no-summary", is_flag=True, help="do not write OUTDIR/summary.html")
+@click.option("--similar", "find_similar", is_flag=True, help="then compare the submissions: OUTDIR/similarity.html (see `grader similar`)")
 def batch(submissions: tuple[Path, ...], grading: GradingArgs, out: Path, jobs: int | None, roster: Path | None, id_pattern: str | None,
           executor: str, scheduler: str | None, gradebook: Path | None, retry_crashed: bool, grace: float, progress: str,
-          no_summary: bool) -> int:
+          no_summary: bool, find_similar: bool) -> int:
     from grader.assignment import find_assignment
     from grader.batch.run import BatchSettings, run_batch
 
@@ -51,4 +52,9 @@ def batch(submissions: tuple[Path, ...], grading: GradingArgs, out: Path, jobs: 
     options = to_options(grading)
     settings = BatchSettings(outdir=out, jobs=jobs, executor=executor, scheduler=scheduler, roster=roster, id_pattern=id_pattern,
                              gradebook=gradebook, retry_crashed=retry_crashed, grace_s=grace, progress=progress, summary=not no_summary)
-    return run_batch(list(submissions), assignment, options, settings).exit_code
+    exit_code = run_batch(list(submissions), assignment, options, settings).exit_code
+    if find_similar:  # a reason to look, never a verdict: the batch's exit code stands
+        from grader.similar.command import run_similar_command
+
+        run_similar_command(out, None, grading.lang, assignment=assignment.id, gradebook=gradebook)
+    return exit_code
