@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import click
 
 from grader import __version__
-from grader.cli import assignments, authoring, batch, data, export, grade, gradescope, similar
+from grader.cli import assignments, authoring, batch, data, export, grade, gradescope, regrade, similar
 from grader.errors import EXIT_INTERNAL, EXIT_PASSED, EXIT_USAGE, GraderError
 
 EXIT_INTERRUPTED = 130
@@ -27,6 +27,7 @@ COMMANDS: tuple[click.Command, ...] = (  # in the order `grader --help` lists th
     data.data,
     batch.batch,
     export.export,
+    regrade.regrade,
     similar.similar,
     gradescope.gradescope,
     gradescope.make_autograder,
