@@ -1,17 +1,49 @@
-"""Shared fixtures: assignments, and recordings built in memory for kernel-free tests."""
+"""Fixtures shared by the whole suite: assignments, the MNIST store, the sandbox, the `kernel`
+marker's guard. Plain helpers are in tests/support/."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator
 
 import pytest
 
 from grader.assignment import Assignment, find_assignment
-from grader.models import EpochRecord, Evaluation, ExecutionInfo, FitRecord, LayerInfo, Recording
+from grader.sandbox.core import Sandbox
+from tests.support.kernel_guard import KernelGuard
+from tests.support.marks import leaves_out, module_marks
 
-ROOT = Path(__file__).resolve().parent.parent
-MESSAGE = "Reached 99% accuracy so cancelling training!"
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """A module whose `pytestmark` gives all its tests a marker that `-m` leaves out is not even
+    imported: the quick loop loads no TensorFlow to collect tests it would not run."""
+    if collection_path.suffix == ".py" and collection_path.name.startswith("test_"):
+        registered = [line.split(":", 1)[0].strip() for line in config.getini("markers")]
+        if leaves_out(config.getoption("markexpr"), module_marks(collection_path), registered):
+            return True
+    return None
+
+
+@pytest.fixture(scope="session", autouse=True)
+def kernel_guard() -> Iterator[KernelGuard]:
+    with KernelGuard().installed() as guard:
+        yield guard
+
+
+@pytest.fixture(autouse=True)
+def kernels_only_where_marked(request: pytest.FixtureRequest, kernel_guard: KernelGuard) -> Iterator[None]:
+    """A test that starts a kernel or the evaluation process, or imports TensorFlow, must be marked
+    `kernel` (see tests/support/kernel_guard.py): unmarked, the start is refused and the test fails."""
+    marked = request.node.get_closest_marker("kernel") is not None
+    had_tensorflow = "tensorflow" in sys.modules
+    kernel_guard.allowed = marked
+    yield
+    refused, kernel_guard.refused, kernel_guard.allowed = kernel_guard.refused, [], True
+    if not marked and not had_tensorflow and "tensorflow" in sys.modules:
+        refused.append("TensorFlow (imported in this process)")
+    if refused:
+        pytest.fail(f"this test starts {', '.join(sorted(set(refused)))}: mark it @pytest.mark.kernel", pytrace=False)
 
 
 @pytest.fixture(scope="session")
@@ -32,52 +64,9 @@ def mnist_store() -> Path:
     return ensure_mnist()
 
 
-def epochs(accuracies: Sequence[float], printed: dict[int, str] | None = None, stop_at: int | None = None) -> tuple[EpochRecord, ...]:
-    """Epoch records with the given accuracies; `printed[i]` is printed in epoch i; stop set at `stop_at`."""
-    printed = printed or {}
-    return tuple(
-        EpochRecord(
-            epoch=i,
-            metrics={"accuracy": a, "loss": 1 - a},
-            accuracy=a,
-            loss=1 - a,
-            stop_training=i == stop_at,
-            printed=f"Epoch {i + 1}/10\n" + printed.get(i, ""),
-            duration_s=2.0,
-        )
-        for i, a in enumerate(accuracies)
-    )
-
-
-def recording(*fits: tuple[int, tuple[EpochRecord, ...]], layers: Sequence[LayerInfo] = ()) -> Recording:
-    """A recording of `fit` calls given as (epochs argument, epoch records)."""
-    return Recording(
-        fits=tuple(FitRecord(epochs_requested=n, initial_epoch=0, accuracy_metric="accuracy", epochs=e, completed=True) for n, e in fits),
-        layers=tuple(layers),
-    )
-
-
-def good_recording(message: str = MESSAGE, accuracies: Sequence[float] = (0.94, 0.975, 0.983, 0.988, 0.9912)) -> Recording:
-    last = len(accuracies) - 1
-    return recording((10, epochs(accuracies, {last: f"\n{message}\n"}, stop_at=last)))
-
-
-OK = ExecutionInfo(status="ok")
-EVALUATED = Evaluation(heldout_accuracy=0.981, heldout_images=10000, test_accuracy=0.981, test_images=10000)
-
-
-def fake_arrays(seed: int) -> dict:
-    """Tiny uint8 arrays in the layout of `load_data()`: 6 training and 3 test images."""
-    import numpy as np
-
-    rng = np.random.default_rng(seed)
-    return {
-        "x_train": rng.integers(0, 256, (6, 28, 28), dtype=np.uint8),
-        "y_train": rng.integers(0, 10, 6, dtype=np.uint8),
-        "x_test": rng.integers(0, 256, (3, 28, 28), dtype=np.uint8),
-        "y_test": rng.integers(0, 10, 3, dtype=np.uint8),
-    }
-
-
-def layer(name: str, kind: str = "other", class_name: str | None = None, depth: int = 0) -> LayerInfo:
-    return LayerInfo(name=name, class_name=class_name or name, output_shape="(None, 10)", params=10, kind=kind, depth=depth)  # type: ignore[arg-type]
+@pytest.fixture
+def box(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Sandbox]:
+    """A sandbox under tmp_path, in the mode given by indirect parametrisation (else "auto")."""
+    sandbox = Sandbox(tmp_path / "box", mode=getattr(request, "param", "auto"))
+    yield sandbox
+    sandbox.close()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
+
 from grader.pipeline import Options, grade
 
 FAST = '''
@@ -38,6 +40,7 @@ def test_a_literal_rule_break_gets_its_verdict_without_running(tmp_path, callbac
     assert [f.key for f in result.findings] == ["epochs_over"]
 
 
+@pytest.mark.kernel
 def test_full_runs_anyway_and_measures_everything(tmp_path, callback_assignment, mnist_store):
     result = grade(write(tmp_path, "30"), callback_assignment, Options(lang="en", full=True))
     assert result.execution.status == "ok"
@@ -47,6 +50,7 @@ def test_full_runs_anyway_and_measures_everything(tmp_path, callback_assignment,
     assert not result.check("accuracy_threshold").passed  # one epoch on 512 images stays far below 99%
 
 
+@pytest.mark.kernel
 def test_grading_twice_gives_the_same_result(tmp_path, callback_assignment, mnist_store):
     first = grade(write(tmp_path, "3"), callback_assignment, Options(lang="en"))
     second = grade(write(tmp_path, "3"), callback_assignment, Options(lang="en"))

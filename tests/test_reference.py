@@ -14,7 +14,7 @@ from grader.assignment import find_assignment
 from grader.pipeline import Options, grade
 
 ROOT = Path(__file__).resolve().parent.parent
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.kernel]
 
 
 @pytest.mark.parametrize("assignment", ["mnist-callback", "mnist-conv"])

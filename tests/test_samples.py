@@ -47,6 +47,7 @@ def test_every_sample_file_is_described():
 
 
 @pytest.mark.parametrize(("assignment", "stem", "spec"), cases())
+@pytest.mark.kernel
 def test_sample_gets_its_expected_verdict(assignment, stem, spec, mnist_store):
     result = grade_sample(assignment, spec, full=True)
     outcome = {c.id: c.passed for c in result.checks}
@@ -61,6 +62,7 @@ def test_sample_gets_its_expected_verdict(assignment, stem, spec, mnist_store):
 
 
 @pytest.mark.parametrize(("assignment", "stem", "spec"), [c for c in cases() if not c.values[2]["passed"] and c.values[2].get("early")])
+@pytest.mark.kernel
 def test_rule_breaks_get_an_early_verdict(assignment, stem, spec, mnist_store):
     result = grade_sample(assignment, spec, full=False)
     failing = {c.id for c in result.checks if not c.passed}

@@ -239,6 +239,7 @@ def test_shipped_assignments_are_described_and_their_skeletons_sound(assignment)
 
 @pytest.mark.slow
 @pytest.mark.parametrize("assignment", SHIPPED)
+@pytest.mark.kernel
 def test_shipped_assignment_is_sound(assignment, mnist_store):
     lines: list[str] = []
     report = validate(assignment, log=lines.append)
@@ -247,6 +248,7 @@ def test_shipped_assignment_is_sound(assignment, mnist_store):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("dataset", ["mnist", "fashion_mnist"])
+@pytest.mark.kernel
 def test_a_scaffolded_assignment_is_sound_as_created(tmp_path, dataset, mnist_store):
     scaffold("sixth", tmp_path, dataset=dataset, log=lambda _: None)
     lines: list[str] = []

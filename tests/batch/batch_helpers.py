@@ -6,8 +6,6 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from grader import __version__
 from grader.batch.jobs import Job
 from grader.batch.run import BatchSettings
@@ -46,12 +44,6 @@ class FakeRunner:
         if "GARBAGE" in text:
             return {**base, "outcome": "graded", "result": {"what": "no"}}
         return {**base, "outcome": "graded", "result": fake_result(self.assignment, job.filename, "PASS" in text).to_dict()}
-
-
-@pytest.fixture(autouse=True)
-def no_mnist(monkeypatch):
-    """The fast tests grade nothing for real: no data set is needed."""
-    monkeypatch.setattr("grader.data.datasets.ensure_mnist", lambda *a, **k: Path("/nonexistent/mnist.npz"))
 
 
 def make_class(root: Path, **files: str) -> Path:

@@ -12,7 +12,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from tests.batch.batch_helpers import FakeRunner, fake_result, make_class, no_mnist, rows, settings  # noqa: F401 - no_mnist: an autouse fixture
+from tests.batch.batch_helpers import FakeRunner, fake_result, make_class, rows, settings
 
 from grader.batch import local, run
 from grader.batch.discovery import discover, safe_folder
@@ -38,6 +38,7 @@ from grader.options import resolve
 from grader.pipeline import Options
 
 FIXTURES = Path(__file__).parents[1] / "batch_fixtures"
+pytestmark = pytest.mark.usefixtures("no_mnist")
 
 
 

@@ -79,6 +79,7 @@ def processes_mentioning(text: str) -> list[int]:
 
 
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc")
+@pytest.mark.kernel
 def test_killed_halfway_then_run_again_ends_with_every_result_exactly_once(tmp_path, klass, mnist_store):
     out = tmp_path / "out"
     env = env_for(mnist_store, tmp_path / "tmp")
@@ -133,6 +134,7 @@ def test_killed_halfway_then_run_again_ends_with_every_result_exactly_once(tmp_p
         validate_gradescope(json.loads((out / "exports" / "gradescope" / student / "results.json").read_text()))
 
 
+@pytest.mark.kernel
 def test_hostile_submissions_never_stop_the_others(tmp_path, mnist_store, monkeypatch):
     subs = tmp_path / "subs"
     subs.mkdir()
@@ -169,6 +171,7 @@ def normalised(result: GradeResult) -> dict[str, Any]:
     }
 
 
+@pytest.mark.kernel
 def test_dask_cluster_grades_the_same_results_as_local_workers(tmp_path, klass, mnist_store, monkeypatch):
     distributed = pytest.importorskip("distributed")
     monkeypatch.setenv("GRADER_DATA_DIR", str(mnist_store.parent))
@@ -232,6 +235,7 @@ def test_an_unreachable_scheduler_is_a_usage_error(tmp_path, klass, monkeypatch)
 
 
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc")
+@pytest.mark.kernel
 def test_sigterm_stops_the_workers_and_keeps_what_is_done(tmp_path, klass, mnist_store):
     out = tmp_path / "out"
     proc = subprocess.Popen(cli(klass, out, "--jobs", "1"), env=env_for(mnist_store, tmp_path / "tmp"), stdout=subprocess.PIPE,

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.batch.batch_helpers import FakeRunner, fake_result, make_class, no_mnist, rows, settings  # noqa: F401 - no_mnist: an autouse fixture
+from tests.batch.batch_helpers import FakeRunner, fake_result, make_class, settings
 
 import grader
 from grader.batch.discovery import discover
@@ -27,6 +27,8 @@ from grader.errors import UsageError
 from grader.models import GradeResult
 from grader.options import resolve
 from grader.pipeline import Options
+
+pytestmark = pytest.mark.usefixtures("no_mnist")
 
 
 def job_for(tmp_path: Path, **kw: Any) -> Job:

@@ -29,8 +29,8 @@ from grader.errors import DatasetError
 from grader.report.outputs import write_json
 from grader.pipeline import Options, grade
 
-from tests.sandbox.test_sandbox import AVAILABLE  # noqa: E402 - the isolating modes this machine offers
-from tests.sandbox.test_sandbox_hostile import HOSTILE, TIMEOUT  # noqa: E402
+from tests.support.hostile import HOSTILE, TIMEOUT
+from tests.support.sandbox import AVAILABLE
 
 UNSAFE = "none" if "none" in sandbox_modes.MODES else "rlimits"  # the mode without isolation
 
@@ -175,6 +175,7 @@ def graded_attack(tmp_path: Path, store: Path, mode: str) -> tuple[str, str]:
     return result.execution.status, write_json(result, tmp_path / "out").read_text()
 
 
+@pytest.mark.kernel
 def test_poison_dataset(tmp_path, store):
     derived = {p: sha256(p) for p in store.parent.rglob("*") if p.is_file() and not p.name.startswith(".")}
     before = sha256(store)
@@ -185,6 +186,7 @@ def test_poison_dataset(tmp_path, store):
     assert ensure(MNIST, store.parent, refetch=forbidden, log=lambda _: None) == store
 
 
+@pytest.mark.kernel
 def test_poison_dataset_without_a_sandbox_is_caught_before_the_next_grading(tmp_path, store, mnist_store, monkeypatch):
     """`--sandbox none` (trusted code only) lets the attack write the store as the grader's user;
     the next grading sees the bytes changed and provisions the store again."""

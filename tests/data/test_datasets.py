@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tests.conftest import fake_arrays
+from tests.support.recordings import fake_arrays
 
 from grader.data import store as dataset_store
 

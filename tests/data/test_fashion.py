@@ -18,7 +18,7 @@ from pathlib import Path
 import nbformat
 import numpy as np
 import pytest
-from tests.conftest import fake_arrays
+from tests.support.recordings import fake_arrays
 
 from grader.data import datasets
 
@@ -271,6 +271,7 @@ def fashion_store(tmp_path_factory) -> Path:
         pytest.skip(f"Fashion-MNIST is not available here: {exc}")
 
 
+@pytest.mark.kernel
 def test_the_kernel_serves_fashion_mnist_and_names_the_right_loader(tmp_path, fashion_store):
     from grader.run.execute import RunSpec, execute
 

@@ -16,10 +16,10 @@ from grader.report.outputs import write_json
 from grader.pipeline import Options, grade
 from grader.report.summary import summary
 
-from tests.sandbox.test_sandbox import AVAILABLE  # noqa: E402 - the isolating modes this machine offers
-from tests.sandbox.test_sandbox_hostile import HOSTILE, TIMEOUT, Graded, assert_contained  # noqa: E402
+from tests.support.hostile import HOSTILE, TIMEOUT, Graded, assert_contained
+from tests.support.sandbox import AVAILABLE
 
-pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the sandbox is Linux's")
+pytestmark = [pytest.mark.kernel, pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the sandbox is Linux's")]
 
 
 def attack_on(tmp_path: Path, name: str, assignment_id: str, mode: str, timeout: float = TIMEOUT) -> Graded:

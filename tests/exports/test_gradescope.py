@@ -147,6 +147,7 @@ def test_make_autograder_usage_errors(tmp_path):
     assert main(["make-autograder", "-a", "mnist-callback", "--timeout", "-1", "-o", str(tmp_path / "x.zip")]) == EXIT_USAGE
 
 
+@pytest.mark.kernel
 def test_run_autograder_end_to_end(tmp_path, callback_assignment, mnist_store):
     """The zip's run_autograder, pointed at a fake /autograder, with this grader: a real (failing) grading."""
     make_autograder(callback_assignment, tmp_path / "ag.zip", timeout=60, lang="en")

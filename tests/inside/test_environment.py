@@ -31,7 +31,7 @@ from grader.models import Evaluation, ExecutionInfo, Figure, FigureCell, Recordi
 from grader.rules.precheck import localise, precheck
 from grader.report.html import render_report
 
-from tests.authoring.test_authoring import BASE  # noqa: E402 - a valid assignment file
+from tests.support.repository import BASE
 
 PACKAGES = ("tensorflow", "keras", "numpy", "matplotlib")
 

@@ -22,10 +22,10 @@ from grader.models import GradeResult
 from grader.report.outputs import write_outputs
 from grader.pipeline import Options, grade
 
-from tests.sandbox.test_sandbox import AVAILABLE  # noqa: E402 - the isolating modes this machine offers
-from tests.sandbox.test_sandbox_hostile import HOSTILE, assert_contained, Graded  # noqa: E402
+from tests.support.hostile import HOSTILE, Graded, assert_contained
+from tests.support.sandbox import AVAILABLE
 
-pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the sandbox is Linux's")
+pytestmark = [pytest.mark.kernel, pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the sandbox is Linux's")]
 PACKAGES = "tensorflow, keras, numpy, matplotlib"
 
 

@@ -12,6 +12,7 @@ import pytest
 
 keras = pytest.importorskip("keras")
 tf = pytest.importorskip("tensorflow")
+pytestmark = pytest.mark.kernel  # TensorFlow in this process
 
 from grader.inside.recorder import Recorder  # noqa: E402
 

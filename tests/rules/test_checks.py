@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from tests.conftest import EVALUATED, MESSAGE, OK, epochs, good_recording, layer, recording
+from tests.support.recordings import EVALUATED, MESSAGE, OK, epochs, good_recording, layer, recording
 
 from grader.assignment import find_assignment
 from grader.rules.checks import Measured, layer_counts, message_printed, metrics_of, normalise_message, run_checks
@@ -347,6 +347,7 @@ def test_dense_layers_are_recorded_as_their_own_kind():
     assert [layer.kind for layer in rec.layers] == ["dense", "other"]
 
 
+@pytest.mark.kernel  # Keras in this process
 def test_the_census_tells_dense_from_other_layers():
     import keras
 

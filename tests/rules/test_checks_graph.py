@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from tests.conftest import EVALUATED, OK, epochs, good_recording, layer, recording
+from tests.support.recordings import EVALUATED, OK, epochs, good_recording, layer, recording
 
 from grader.assignment import find_assignment
 from grader.rules.checks import Measured, run_checks

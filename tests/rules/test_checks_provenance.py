@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from tests.conftest import EVALUATED, OK, good_recording
+from tests.support.recordings import EVALUATED, OK, good_recording
 
 from grader.rules.checks import Measured, run_checks
 from grader.models import Evaluation, Recording, WeightChange

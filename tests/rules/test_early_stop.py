@@ -57,6 +57,7 @@ def test_an_early_stop_on_epochs_speaks_the_reports_language(callback_assignment
 SAMPLE = Path(__file__).resolve().parents[1] / "samples" / "mnist-conv" / "separable_and_conv.py"
 
 
+@pytest.mark.kernel
 def test_the_kernel_records_the_layers_it_stopped_on(conv_assignment, tmp_path):
     """The issue's module, graded for real: the kernel stops at fit, and the record holds the layers
     it counted, so layer_limit and the report's model section show them."""

@@ -16,9 +16,9 @@ from grader.report.outputs import write_json
 from grader.pipeline import Options, grade
 from grader.report.summary import summary
 
-from tests.sandbox.test_sandbox_hostile import HOSTILE, Graded, assert_contained  # noqa: E402
+from tests.support.hostile import HOSTILE, Graded, assert_contained
 
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the sandbox is Linux's")]
+pytestmark = [pytest.mark.slow, pytest.mark.kernel, pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the sandbox is Linux's")]
 TIMEOUT = 150  # a kernel, a TensorFlow import and a little training on a busy machine
 
 

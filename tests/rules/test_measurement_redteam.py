@@ -18,8 +18,8 @@ from grader.report.outputs import write_json
 from grader.pipeline import Options, grade
 from grader.report.summary import summary
 
-from tests.sandbox.test_sandbox import AVAILABLE  # noqa: E402 - the isolating modes this machine offers
-from tests.sandbox.test_sandbox_hostile import HOSTILE, Graded, assert_contained  # noqa: E402
+from tests.support.hostile import HOSTILE, Graded, assert_contained
+from tests.support.sandbox import AVAILABLE
 
 linux = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the sandbox is Linux's")
 TIMEOUT = 120
@@ -53,6 +53,7 @@ def test_shuffled_keeps_pairs_and_hides_the_order():
 
 @linux
 @pytest.mark.slow
+@pytest.mark.kernel
 @pytest.mark.parametrize("mode", AVAILABLE)
 def test_heldout_labels_recited_by_batch(tmp_path, mode):
     """The withheld rows' labels are public (seed in the source, same-label duplicates in the kernel's
@@ -70,6 +71,7 @@ def test_heldout_labels_recited_by_batch(tmp_path, mode):
 
 @linux
 @pytest.mark.slow
+@pytest.mark.kernel
 @pytest.mark.skipif(not Path("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz").is_file(), reason="Debian's dataset-fashion-mnist is not installed")
 @pytest.mark.parametrize("mode", AVAILABLE)
 def test_fashion_test_set_from_usr_share(tmp_path, mode):
@@ -85,6 +87,7 @@ def test_fashion_test_set_from_usr_share(tmp_path, mode):
 
 @linux
 @pytest.mark.slow
+@pytest.mark.kernel
 @pytest.mark.parametrize("mode", AVAILABLE)
 def test_pretrained_initial_values(tmp_path, mode):
     """15 epochs of plain variable updates, then a model initialised with their result and fit

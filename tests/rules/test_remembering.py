@@ -18,8 +18,8 @@ from grader.data.heldout import SHIFT_GAP, perturbed, split_rows
 from grader.i18n import t
 from grader.models import Evaluation
 
-from tests.conftest import OK, good_recording  # noqa: E402
-from tests.sandbox.test_sandbox import AVAILABLE, box, linux, run_in  # noqa: E402,F401 - `box` is the sandbox fixture
+from tests.support.recordings import OK, good_recording
+from tests.support.sandbox import AVAILABLE, linux, run_in
 
 
 def verdict(assignment, evaluation: Evaluation):

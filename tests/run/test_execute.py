@@ -6,6 +6,7 @@ import textwrap
 import time
 
 import nbformat
+import pytest
 
 from grader.run.execute import RunSpec, build_notebook, execute
 from grader.run.verdicts import student_cell_number
@@ -34,17 +35,20 @@ def test_hidden_cells_surround_the_students(tmp_path):
     assert [student_cell_number(nb, i) for i in range(5)] == [None, 1, 2, None, None]
 
 
+@pytest.mark.kernel
 def test_exception_names_cell_and_line(tmp_path, mnist_store):
     info, _, _ = run(tmp_path, mnist_store, "a = 1", "b = 2\n\nc = {}\nc['acc']")
     assert info.status == "error" and (info.cell, info.line) == (2, 4)
     assert info.exception == "KeyError: 'acc'" and "grader/inside" not in info.traceback
 
 
+@pytest.mark.kernel
 def test_syntax_error_names_the_line(tmp_path, mnist_store):
     info, _, _ = run(tmp_path, mnist_store, "x = 1\ny = (\n")
     assert info.status == "error" and info.cell == 1 and info.exception.startswith("SyntaxError")
 
 
+@pytest.mark.kernel
 def test_timeout_stops_on_time(tmp_path, mnist_store):
     started = time.monotonic()
     info, _, _ = run(tmp_path, mnist_store, "import time\ntime.sleep(120)", timeout=12)
@@ -52,11 +56,13 @@ def test_timeout_stops_on_time(tmp_path, mnist_store):
     assert time.monotonic() - started < 40
 
 
+@pytest.mark.kernel
 def test_os_exit_is_a_dead_kernel(tmp_path, mnist_store):
     info, _, _ = run(tmp_path, mnist_store, "import os\nos._exit(3)")
     assert info.status == "kernel_died"
 
 
+@pytest.mark.kernel
 def test_mnist_is_served_offline_to_every_entry_point(tmp_path, mnist_store):
     info, _, _ = run(
         tmp_path,
@@ -73,6 +79,7 @@ def test_mnist_is_served_offline_to_every_entry_point(tmp_path, mnist_store):
     assert info.status == "ok", info.traceback
 
 
+@pytest.mark.kernel
 def test_fit_styles_are_recorded_from_kerass_own_metrics(tmp_path, mnist_store):
     info, rec, spec = run(
         tmp_path,
@@ -124,6 +131,7 @@ def test_fit_styles_are_recorded_from_kerass_own_metrics(tmp_path, mnist_store):
     assert rec.versions["keras"].startswith("3.")
 
 
+@pytest.mark.kernel
 def test_a_faked_fit_records_no_training(tmp_path, mnist_store):
     info, rec, _ = run(
         tmp_path,
@@ -143,6 +151,7 @@ def test_a_faked_fit_records_no_training(tmp_path, mnist_store):
     assert info.status == "ok" and rec.fits == ()
 
 
+@pytest.mark.kernel
 def test_entry_function_runs_only_when_nothing_trained(tmp_path, mnist_store):
     body = """
         def train_mnist():
@@ -156,11 +165,13 @@ def test_entry_function_runs_only_when_nothing_trained(tmp_path, mnist_store):
     assert info.status == "ok" and len(rec.fits) == 1
 
 
+@pytest.mark.kernel
 def test_missing_entry_function_is_explained(tmp_path, mnist_store):
     info, _, _ = run(tmp_path, mnist_store, "x = 1", entry="train_mnist")
     assert info.status == "error" and "train_mnist" in info.exception
 
 
+@pytest.mark.kernel
 def test_early_stop_when_fit_asks_for_too_many_epochs(tmp_path, mnist_store):
     info, rec, spec = run(
         tmp_path,
@@ -173,6 +184,7 @@ def test_early_stop_when_fit_asks_for_too_many_epochs(tmp_path, mnist_store):
     assert rec.stopped_by == "epoch_limit" and rec.fits[0].epochs_run == 0
 
 
+@pytest.mark.kernel
 def test_early_stop_when_epochs_run_past_the_limit(tmp_path, mnist_store):
     info, rec, _ = run(
         tmp_path,
@@ -185,6 +197,7 @@ def test_early_stop_when_epochs_run_past_the_limit(tmp_path, mnist_store):
     assert [f.epochs_run for f in rec.fits] == [2, 1]
 
 
+@pytest.mark.kernel
 def test_early_stop_on_a_second_convolution_in_a_nested_model(tmp_path, mnist_store):
     info, rec, _ = run(
         tmp_path,
@@ -202,6 +215,7 @@ def test_early_stop_on_a_second_convolution_in_a_nested_model(tmp_path, mnist_st
     assert info.status == "stopped" and rec.stopped_by == "layer_limit" and "2 conv layers" in info.message
 
 
+@pytest.mark.kernel
 def test_a_long_lived_grader_leaks_no_descriptors_or_threads(tmp_path, mnist_store):
     import os
     import threading

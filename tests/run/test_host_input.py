@@ -30,20 +30,10 @@ from grader.run.record import RecordError, parse_recording, read_recording
 from grader.sandbox.output import TreeTooLarge, directory_size, grading_folder, remove_tree, walk_tree
 from grader.run.submission import InvalidSubmission, load_submission
 from grader.untrusted import MAX_DEPTH, HostileInput, clean, depth_exceeds, load_json, read_regular_file, safe_text
+from tests.support.repository import ROOT, SCHEMA
 
-ROOT = Path(__file__).resolve().parents[2]
-HOSTILE = ROOT / "tests" / "hostile"
-SCHEMA = json.loads((ROOT / "grader" / "schema" / "result.schema.json").read_text())
 FLAGS = os.O_RDONLY | os.O_DIRECTORY
-
-
-@pytest.fixture(autouse=True)
-def remove_deep_trees(tmp_path):
-    """pytest's own clean-up of old temporary folders recurses, and a tree 1,000 levels deep left
-    in one would break every later session's: the trees these tests make go right after them."""
-    yield
-    for child in tmp_path.iterdir():
-        remove_tree(child)
+pytestmark = pytest.mark.usefixtures("remove_deep_trees")
 
 
 def deep_tree(top: Path, levels: int, name: str = "d" * 8) -> None:

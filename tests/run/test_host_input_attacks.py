@@ -13,10 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import jsonschema
+import pytest
 
 from grader.i18n import t
 
-from tests.run.test_host_input import HOSTILE, SCHEMA, remove_deep_trees  # noqa: E402,F401 - the fixture removes deep trees
+from tests.support.hostile import HOSTILE
+from tests.support.repository import SCHEMA
+
+pytestmark = [pytest.mark.kernel, pytest.mark.usefixtures("remove_deep_trees")]  # `grader grade` in a subprocess
 
 # -- the attacks, graded for real -------------------------------------------------------------
 

@@ -25,8 +25,8 @@ from grader.sandbox import cgroups
 from grader.sandbox import core as sb
 from grader.sandbox.cgroups import Cgroup, Controller
 
-from tests.sandbox.test_sandbox import AVAILABLE  # noqa: E402 - the isolating modes this machine offers
-from tests.sandbox.test_sandbox_hostile import TIMEOUT, assert_contained, attack, host_still_works  # noqa: E402
+from tests.support.hostile import TIMEOUT, assert_contained, attack, host_still_works
+from tests.support.sandbox import AVAILABLE, NoMemoryCgroup
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the sandbox is Linux's")
 
@@ -89,6 +89,7 @@ def touched_mb(stdout: str) -> int:
 # -- memory -----------------------------------------------------------------------------------
 
 
+@pytest.mark.kernel
 def test_memory_limit_holds_while_the_code_runs(tmp_path, mode):
     ran = run_code(tmp_path, mode, TOUCH.format(mb=2048), sb.Limits(memory_mb=512))
     assert MARKER not in ran.out
@@ -96,6 +97,7 @@ def test_memory_limit_holds_while_the_code_runs(tmp_path, mode):
     assert ran.oom_killed or "MemoryError" in ran.proc.stderr
 
 
+@pytest.mark.kernel
 def test_memory_limit_holds_across_processes(tmp_path, mode):
     """Four processes of 256 MiB each under a 512 MiB limit: the limit is the run's, not each one's."""
     code = """
@@ -121,6 +123,7 @@ if all(s == 0 for s in statuses):
     assert ran.oom_killed
 
 
+@pytest.mark.kernel
 def test_code_cannot_leave_or_raise_its_memory_limit(tmp_path, mode):
     """The reported hole: as root with capabilities, code wrote its pid into an ancestor's
     cgroup.procs and the v1 limit no longer applied. The sandboxed uid can write none of it."""
@@ -131,18 +134,7 @@ def test_code_cannot_leave_or_raise_its_memory_limit(tmp_path, mode):
     assert ran.oom_killed or "MemoryError" in ran.proc.stderr
 
 
-class NoMemoryCgroup(Cgroup):
-    """A machine where no memory cgroup can be written: the pids group stays, memory is not limited."""
-
-    def _limit(self, memory_bytes: int, tasks: int) -> None:
-        super()._limit(memory_bytes, tasks)
-        self.memory = None
-        for d in self.dirs:
-            for name in ("memory.max", "memory.memsw.limit_in_bytes", "memory.limit_in_bytes"):  # v1: memsw first
-                if (d / name).exists():  # undo: nothing but RLIMIT_DATA may stop the test
-                    (d / name).write_text("max" if name == "memory.max" else "-1")
-
-
+@pytest.mark.kernel
 def test_rlimit_data_holds_where_no_cgroup_limits_memory(tmp_path, mode, monkeypatch):
     monkeypatch.setattr(sb, "Cgroup", NoMemoryCgroup)
     limits = sb.Limits(memory_mb=256)
@@ -174,6 +166,7 @@ def test_every_process_has_the_memory_and_cpu_backstops(tmp_path, mode):
     assert limits.cpu_seconds >= 60 * (os.cpu_count() or 1)  # never before the wall clock
 
 
+@pytest.mark.kernel
 def test_touch_memory_past_limit(tmp_path):
     g = attack(tmp_path, "touch_memory_past_limit.py", memory_mb=1536, TOUCH_MB=4096)
     assert g.status == "out_of_memory", g.result.execution
@@ -182,6 +175,7 @@ def test_touch_memory_past_limit(tmp_path):
     host_still_works()
 
 
+@pytest.mark.kernel
 def test_escape_memory_cgroup(tmp_path):
     g = attack(tmp_path, "escape_memory_cgroup.py", memory_mb=1536, TOUCH_MB=4096)
     assert g.status == "out_of_memory", g.result.execution
@@ -192,6 +186,7 @@ def test_escape_memory_cgroup(tmp_path):
 # -- CPU time ---------------------------------------------------------------------------------
 
 
+@pytest.mark.kernel
 def test_cpu_time_limit_holds_while_the_code_runs(tmp_path, mode):
     code = """
 import signal, time
@@ -207,6 +202,7 @@ print("PAST" + "-THE-LIMIT", flush=True)
     assert ran.cpu_seconds >= 0.9 * 2  # what the verdict reads (a cgroup samples CPU time at ticks)
 
 
+@pytest.mark.kernel
 def test_spin_cpu(tmp_path, monkeypatch):
     monkeypatch.setattr(pipeline, "Limits", functools.partial(sb.Limits, cpu_s=8))  # the kernel's start takes about 1
     g = attack(tmp_path, "spin_cpu.py", SECONDS=TIMEOUT)

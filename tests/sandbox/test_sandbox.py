@@ -24,30 +24,8 @@ from grader.models import EpochRecord, Evaluation, FitRecord, Recording
 from grader.pipeline import record_mismatch
 from grader.sandbox.limits import MiB
 from grader.sandbox.output import OutputSink, directory_size
-
-linux = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the sandbox is Linux's")
-root = pytest.mark.skipif(not sandbox_modes.is_root(), reason="needs root")
-needs_bwrap = pytest.mark.skipif(sandbox_modes.bwrap_path() is None, reason="bubblewrap is not usable here")
-AVAILABLE = [m for m in sandbox_modes.ISOLATING if (sandbox_modes.bwrap_path() if m == "bwrap" else sandbox_modes.unshare_path())]
-"""The isolating modes this machine offers: every isolation test runs in each of them."""
-
-
-def run_in(sandbox: sb.Sandbox, code: str, *, timeout: float = 60, readable=(), writable=()) -> tuple[subprocess.CompletedProcess, sb.Run]:
-    run = sandbox.new_run("test")
-    cwd = sandbox.root / "work"
-    cwd.mkdir(exist_ok=True)
-    sandbox.give(cwd)
-    cmd = sandbox.command(run, [sys.executable, "-c", code], cwd=cwd, readable=readable, writable=writable)
-    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False)
-    return proc, run
-
-
-@pytest.fixture
-def box(tmp_path, request):
-    mode = getattr(request, "param", "auto")
-    sandbox = sb.Sandbox(tmp_path / "box", mode=mode)
-    yield sandbox
-    sandbox.close()
+from tests.support.hostile import HOSTILE
+from tests.support.sandbox import AVAILABLE, linux, needs_bwrap, root, run_in
 
 
 # -- modes ------------------------------------------------------------------------------------
@@ -329,3 +307,14 @@ def test_grading_is_refused_where_no_isolation_works(tmp_path, monkeypatch, caps
     err = capsys.readouterr().err
     assert "no safe sandbox" in err and "apt-get install bubblewrap" in err and "--sandbox none" in err
     assert not (tmp_path / "out").exists()
+
+
+# -- the hostile corpus -----------------------------------------------------------------------
+
+
+def test_every_attack_has_a_test():
+    """Each file of tests/hostile/ is graded by a test: `test_<its stem>`, or one naming the file."""
+    sources = "\n".join(p.read_text(encoding="utf-8") for p in HOSTILE.parent.rglob("test_*.py"))
+    attacks = {p for p in HOSTILE.iterdir() if p.suffix in (".py", ".ipynb")}
+    untested = {p.name for p in attacks if f"def test_{p.stem}(" not in sources and f'"{p.name}"' not in sources}
+    assert not untested, untested

@@ -16,9 +16,9 @@ import pytest
 
 import grader
 
-from tests.sandbox.test_sandbox_hostile import attack, assert_contained, connection_waiting, host_ip, isolating  # noqa: E402
+from tests.support.hostile import assert_contained, attack, connection_waiting, host_ip, isolating
 
-pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the sandbox is Linux's")
+pytestmark = [pytest.mark.kernel, pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the sandbox is Linux's")]
 
 
 def fingerprint(folders: list[Path]) -> dict[str, str]:

@@ -12,10 +12,10 @@ import pytest
 from grader.assignment import find_assignment
 from grader.pipeline import Options, grade
 
-from tests.sandbox.test_sandbox import AVAILABLE  # noqa: E402
-from tests.sandbox.test_sandbox_hostile import GRACE, HOSTILE, attack, host_still_works, processes_with, watch_for  # noqa: E402
+from tests.support.hostile import GRACE, HOSTILE, attack, host_still_works, processes_with, watch_for
+from tests.support.sandbox import AVAILABLE
 
-pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the sandbox is Linux's")
+pytestmark = [pytest.mark.kernel, pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the sandbox is Linux's")]
 
 # -- every mode ---------------------------------------------------------------------------------
 

@@ -32,8 +32,8 @@ from grader.sandbox import core as sb
 from grader.sandbox import seccomp
 from grader.sandbox.modes import is_root
 
-from tests.sandbox.test_limits import NoMemoryCgroup  # noqa: E402
-from tests.sandbox.test_sandbox_hostile import attack, assert_contained, connection_waiting, isolating  # noqa: E402
+from tests.support.hostile import assert_contained, attack, connection_waiting, isolating
+from tests.support.sandbox import NoMemoryCgroup
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the sandbox is Linux's")
 MiB = 1 << 20
@@ -90,6 +90,7 @@ def add_key(description: bytes, payload: bytes, keyring: int) -> int:
 
 
 @pytest.mark.skipif(platform.machine() not in seccomp.DENIED, reason="no keyring numbers for this machine")
+@pytest.mark.kernel
 @isolating
 def test_read_session_keyring(tmp_path, mode):
     """The grader's session keyring (root's, where the grader is root) was the kernel's too: it read
@@ -118,6 +119,7 @@ def test_read_session_keyring(tmp_path, mode):
 
 
 @pytest.mark.skipif(not is_root(), reason="not root: no tmpfs can be mounted for the shared folders; the disk watcher alone bounds them")
+@pytest.mark.kernel
 @isolating
 def test_fallocate_past_the_disk_limit(tmp_path, mode, monkeypatch):
     """fallocate reserved 4 GiB on the host's disk in milliseconds, under a 256 MB limit that the
@@ -157,6 +159,7 @@ class PeakMemory:
             time.sleep(0.01)
 
 
+@pytest.mark.kernel
 @isolating
 def test_multipart_message_flood(tmp_path, mode):
     """One multipart message of many 8 MiB frames (each under MAXMSGSIZE, one message to RCVHWM) grew
@@ -171,6 +174,7 @@ def test_multipart_message_flood(tmp_path, mode):
     assert_contained(g)
 
 
+@pytest.mark.kernel
 @isolating
 def test_ipc_socket_redirect(tmp_path, mode):
     folder = Path(tempfile.mkdtemp(prefix="grader-test-host-"))  # 0700: the host's alone
@@ -190,6 +194,7 @@ def test_ipc_socket_redirect(tmp_path, mode):
     assert_contained(g)
 
 
+@pytest.mark.kernel
 @isolating
 def test_shared_memory_past_the_limit_without_a_memory_cgroup(tmp_path, mode, monkeypatch):
     """RLIMIT_DATA counts private memory only: a shared mapping went to 1.8 GiB under a 256 MB limit
@@ -226,6 +231,7 @@ def test_the_host_memory_guard_kills_only_the_run_that_brought_the_memory_in(mon
 
 
 @pytest.mark.slow  # it trains (one epoch of 1,000 images)
+@pytest.mark.kernel
 def test_slow_graph_outlives_the_deadline(tmp_path):
     """A graph that loops for ever kept the grader 300 s past a 60 s time limit; the evaluation now
     gets what is left of the limit (at least 20 s)."""
