@@ -54,9 +54,10 @@ def synthetic_result(index: int, path: Path, assignment: Any, lang: str) -> Any:
                     printed=(f"\n{MESSAGE}\n" if i == stop and a > 0.99 else ""), duration_s=6.1, terminal=progress_text(i + 1, a, 1 - a), steps=1875)
         for i, a in enumerate(accuracies[: stop + 1])
     )
-    layers = tuple(LayerInfo(name=n, class_name=c, output_shape=s, params=p, kind="other")
-                   for n, c, s, p in (("flatten", "Flatten", "(None, 784)", 0), ("dense", "Dense", "(None, 128)", 100480), ("dense_1", "Dense", "(None, 10)", 1290)))
-    recording = Recording(fits=(FitRecord(epochs_requested=10, initial_epoch=0, accuracy_metric="accuracy", epochs=epochs, completed=True, steps_per_epoch=1875),),
+    shapes = (("flatten", "Flatten", "(None, 784)", 0), ("dense", "Dense", "(None, 128)", 100480), ("dense_1", "Dense", "(None, 10)", 1290))
+    layers = tuple(LayerInfo(name=n, class_name=c, output_shape=s, params=p, kind="other") for n, c, s, p in shapes)
+    fit = FitRecord(epochs_requested=10, initial_epoch=0, accuracy_metric="accuracy", epochs=epochs, completed=True, steps_per_epoch=1875)
+    recording = Recording(fits=(fit,),
                           layers=layers, model_class="Sequential", versions={"tensorflow": "2.21.0", "keras": "3.15.1"}, optimizer_steps=1875 * len(epochs))
     evaluation = Evaluation(test_accuracy=final - 0.01, test_images=10000, heldout_accuracy=final - 0.012, heldout_images=5000,
                             train_accuracy=final - 0.002, train_loss=round(1.02 - final, 4), train_images=2048, duration_s=3.1)
@@ -82,7 +83,8 @@ def main() -> int:
     def build(job: Any, **_: Any) -> dict[str, Any]:
         assignment = load_assignment(Path(job.assignment_ref))
         result = synthetic_result(int(job.student[-3:]), Path(job.path), assignment, job.options.get("lang") or "en")
-        return {"student": job.student, "key": job.key, "outcome": "graded", "result": result.to_dict(), "kind": "", "message": "", "log_tail": "", "wall_s": 0.0}
+        return {"student": job.student, "key": job.key, "outcome": "graded", "result": result.to_dict(),
+                "kind": "", "message": "", "log_tail": "", "wall_s": 0.0}
 
     def refuse(job: Any, **_: Any) -> dict[str, Any]:
         sys.exit(f"the regrade ran {job.student}: nothing should need a run")

@@ -120,11 +120,11 @@ def build(folder: Path, n: int, copies: int, reused: int, seed: int = 0) -> tupl
     answers = {f"s{i:04d}": student_answers(rng) for i in range(n)}
     students = sorted(answers)
     planted: set[tuple[str, str]] = set()
-    for source, copier in zip(students[: copies], students[copies: 2 * copies]):
+    for source, copier in zip(students[: copies], students[copies: 2 * copies], strict=False):
         answers[copier] = renamed(answers[source], rng)
         planted.add((source, copier))
     curves = {s: training(1000 + i) for i, s in enumerate(students)}
-    for source, reuser in zip(students[2 * copies: 2 * copies + reused], students[2 * copies + reused: 2 * copies + 2 * reused]):
+    for source, reuser in zip(students[2 * copies: 2 * copies + reused], students[2 * copies + reused: 2 * copies + 2 * reused], strict=False):
         curves[reuser] = curves[source]
         planted.add((source, reuser))
     submissions = {s: (write_notebook(with_outputs(fill(answers[s]), rng), folder / "submissions" / f"{s}.ipynb"), curves[s]) for s in students}

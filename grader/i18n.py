@@ -14,7 +14,7 @@ from grader.common.files import load_toml
 LANGS = ("en", "zh")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def catalogue(lang: str) -> dict[str, str]:
     """The flat `{key: template}` catalogue of one language: every file, nested tables joined with dots."""
     if lang not in LANGS:

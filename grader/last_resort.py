@@ -35,7 +35,8 @@ def last_resort_result(assignment: Assignment, submission: str, lang: str, exc: 
     """A failed result saying that grading could not be finished, and why. It needs nothing but
     the assignment's check ids and points, and logs the fault for the person running the grader."""
     reason = describe(exc)
-    log.error("grading %s failed inside the grader (%s); a failed result was written instead", safe_text(submission), reason, exc_info=bool(os.environ.get("GRADER_DEBUG")))
+    log.error("grading %s failed inside the grader (%s); a failed result was written instead", safe_text(submission), reason,
+              exc_info=bool(os.environ.get("GRADER_DEBUG")))
     message = t(lang, "input.fallback.message", reason=reason)
     checks = tuple(
         CheckResult(

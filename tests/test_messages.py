@@ -188,7 +188,8 @@ def test_junit_labels_follow_each_results_language(callback_assignment):
     from tests.exports.test_exports import result
 
     failed = {"stop_message": False, "skeleton_integrity": False}
-    entries = [SimpleEntry(name, name, result(callback_assignment, failed, lang=lang), {}, "2026-01-02T03:04:05+00:00") for name, lang in (("ann", "zh"), ("bob", "en"))]
+    students = (("ann", "zh"), ("bob", "en"))
+    entries = [SimpleEntry(name, name, result(callback_assignment, failed, lang=lang), {}, "2026-01-02T03:04:05+00:00") for name, lang in students]
     xml = render(entries, ExportSettings.for_assignment(callback_assignment, lang="en"))
     assert "要求：stop_message required" in xml and "仅供参考：skeleton_integrity failed" in xml
     assert "required: stop_message required" in xml and "advisory: skeleton_integrity failed" in xml

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.batch.batch_helpers import FakeRunner, fake_result, make_class, settings
 
 import grader
 from grader.assignment import Assignment, load_assignment
@@ -25,6 +24,7 @@ from grader.exports import ExportSettings
 from grader.options import DEFAULT_MEMORY_MB, Options, Settings, resolve
 from grader.pipeline import grade
 from grader.sandbox.limits import Limits
+from tests.batch.batch_helpers import FakeRunner, fake_result, make_class, settings
 
 VARIANTS = [
     Options(),
@@ -47,7 +47,7 @@ def test_resolve_fills_in_every_default_once(callback_assignment):
     a = callback_assignment
     s = resolve(a, Options())
     assert (s.lang, s.timeout_s, s.entry, s.memory_mb, s.seed, s.sandbox) == (a.default_lang, float(a.timeout_s), a.entry, 4096, 0, "auto")
-    assert DEFAULT_MEMORY_MB == Limits().memory_mb and s.limits() == Limits(memory_mb=4096, timeout_s=float(a.timeout_s))
+    assert Limits().memory_mb == DEFAULT_MEMORY_MB and s.limits() == Limits(memory_mb=4096, timeout_s=float(a.timeout_s))
     asked = resolve(a, VARIANTS[2])
     assert (asked.lang, asked.timeout_s, asked.entry, asked.memory_mb, asked.full, asked.sandbox) == ("en", 60.0, "train", 1024, True, "bwrap")
     for options in VARIANTS:
@@ -163,7 +163,8 @@ def test_a_result_graded_without_a_run_states_the_effective_time_limit(callback_
     empty = grade_submission(tmp_path / "empty", callback_assignment, Options(lang="en", timeout_s=60))  # no file: graded without a run
     assert empty.execution.timeout_s == 60.0 and "60 " in empty.check("execution").required
     subs = make_class(tmp_path / "subs", **{"ann.py": "CRASH", "ben__a.py": "x", "ben__b.py": "y"})
-    run_batch([subs], callback_assignment, Options(lang="en", timeout_s=60), settings(tmp_path / "out"), runner=FakeRunner(callback_assignment), out=io.StringIO())
+    run_batch([subs], callback_assignment, Options(lang="en", timeout_s=60), settings(tmp_path / "out"), runner=FakeRunner(callback_assignment),
+              out=io.StringIO())
     from grader.batch.gradebook import Gradebook
 
     with Gradebook(tmp_path / "out" / "gradebook.sqlite") as book:

@@ -11,7 +11,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_wheel_ships_the_package_but_not_the_reference_solutions(tmp_path):
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", str(ROOT), "-w", str(tmp_path)], check=True, capture_output=True)
+    wheel = [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", str(ROOT), "-w", str(tmp_path)]
+    subprocess.run(wheel, check=True, capture_output=True)
     names = set(zipfile.ZipFile(next(tmp_path.glob("grader-*.whl"))).namelist())
     assert not [n for n in names if "reference" in n or "solution" in n]
     modules = {p.relative_to(ROOT).as_posix() for p in (ROOT / "grader").rglob("*.py")}

@@ -6,10 +6,10 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+from grader.assignment import DATASETS
+from grader.authoring.percent_notebook import notebook_from_percent, write_notebook
 from grader.common.files import TomlError, load_toml
 from grader.errors import UsageError
-from grader.authoring.percent_notebook import notebook_from_percent, write_notebook
-from grader.assignment import DATASETS
 
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 
@@ -18,7 +18,8 @@ def scaffold(assignment_id: str, root: Path = Path("."), *, title: str | None = 
     """Create a complete, sound assignment to edit: its TOML (every field, commented), skeleton,
     reference solution, two samples meant to fail and their entries in the expected file."""
     if not ID_PATTERN.match(assignment_id):
-        raise UsageError(f"'{assignment_id}' is not a valid assignment id: lower-case letters, digits and single hyphens, starting with a letter (e.g. my-exercise)")
+        raise UsageError(f"'{assignment_id}' is not a valid assignment id: "
+                         "lower-case letters, digits and single hyphens, starting with a letter (e.g. my-exercise)")
     if dataset not in DATASETS:
         raise UsageError(f"unknown data set '{dataset}' (known: {', '.join(DATASETS)})")
     root = Path(root)

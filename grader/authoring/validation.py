@@ -184,7 +184,8 @@ def validate(
     failing = [s for s in sample_list if not s.spec["passed"]]
     if not failing and not problems:
         problems.append(f"no sample meant to fail: add one to {lay.samples}/ and describe it in {lay.expected} (passed = false)")
-    report.add(Step("samples are described", not problems, "; ".join(problems) if problems else f"{len(failing)} meant to fail, {len(sample_list) - len(failing)} meant to pass"), log)
+    counts = f"{len(failing)} meant to fail, {len(sample_list) - len(failing)} meant to pass"
+    report.add(Step("samples are described", not problems, "; ".join(problems) if problems else counts), log)
 
     report.add(packages_step(assignment, data_dir), log)
 
@@ -234,7 +235,8 @@ def check_skeleton(assignment: Assignment, report: Validation) -> Step:
     if regions != sum(source.count(END) for source in code):
         return Step("the skeleton is a notebook", False, f"{path}: unbalanced '# {START}' / '# {END}' markers")
     if assignment.integrity != "off" and regions == 0:
-        return Step("the skeleton is a notebook", False, f"{path}: no '# {START}' region, but skeleton_integrity is '{assignment.integrity}' (set it to \"off\" or mark the regions)")
+        return Step("the skeleton is a notebook", False,
+                    f"{path}: no '# {START}' region, but skeleton_integrity is '{assignment.integrity}' (set it to \"off\" or mark the regions)")
     detail = f"{len(code)} code cells, {regions} YOUR CODE region(s)" + ("" if named else "; warning: no grader.assignment metadata")
     return Step("the skeleton is a notebook", True, detail)
 
@@ -259,7 +261,8 @@ def packages_step(assignment: Assignment, data_dir: Path | None) -> Step:
     seconds = round(time.monotonic() - started, 1)
     module = missing_module(result.execution)
     if module:
-        return Step(title, False, f"{module} is listed in packages but does not import in the sandbox: install it in the grader's Python (pip install ...)", seconds)
+        return Step(title, False, f"{module} is listed in packages but does not import in the sandbox: "
+                                  "install it in the grader's Python (pip install ...)", seconds)
     if result.execution.status != "ok":
         return Step(title, False, result.errors[0] if result.errors else result.execution.message, seconds)
     if "matplotlib" in assignment.packages and not result.execution.figures:

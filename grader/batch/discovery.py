@@ -129,10 +129,7 @@ def discover(paths: Sequence[Path], roster: Roster | None = None, id_pattern: st
     for p in paths:
         if not p.exists():
             raise UsageError(f"no such file or folder: {p}")
-    if len(paths) == 1 and paths[0].is_dir():
-        entries = sorted(paths[0].iterdir(), key=lambda p: p.name)
-    else:
-        entries = paths
+    entries = sorted(paths[0].iterdir(), key=lambda p: p.name) if len(paths) == 1 and paths[0].is_dir() else paths
     pattern = compile_id_pattern(id_pattern)
     ignored: list[str] = []
     notes: list[str] = []

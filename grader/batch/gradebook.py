@@ -16,9 +16,10 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import sqlite3
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 from grader.errors import UsageError
 from grader.models import GradeResult
@@ -257,7 +258,8 @@ class Gradebook:
         db.execute(
             "INSERT INTO history(assignment, student, key, content_sha256, outcome, passed, score, graded_at, run_id, result_json, assignment_sha256)"
             " VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (result.assignment, e.student, e.key, e.content_sha256, e.outcome, int(result.passed), result.score, graded_at, run_id, payload, e.assignment_sha256),
+            (result.assignment, e.student, e.key, e.content_sha256, e.outcome, int(result.passed), result.score,
+             graded_at, run_id, payload, e.assignment_sha256),
         )
         db.execute(
             "INSERT INTO results(assignment, student, key, content_sha256, source, folder, outcome, passed, score, max_score,"
@@ -299,7 +301,7 @@ class Gradebook:
         for a reader that parses it with care (`grader regrade`)."""
         cur = self.db.execute(f"SELECT {self._COLUMNS} FROM results WHERE assignment = ? ORDER BY student", (assignment,))
         names = [d[0] for d in cur.description]
-        return [dict(zip(names, row)) for row in cur]
+        return [dict(zip(names, row, strict=True)) for row in cur]
 
     def assignments(self) -> list[str]:
         return [a for (a,) in self.db.execute("SELECT DISTINCT assignment FROM results ORDER BY assignment")]
@@ -377,7 +379,7 @@ class Gradebook:
         cur = self.db.execute("SELECT id, started_at, finished_at, assignment, total, graded, cached, state FROM runs ORDER BY id")
         names = [d[0] for d in cur.description]
         for row in cur:
-            yield dict(zip(names, row))
+            yield dict(zip(names, row, strict=True))
 
 
 def gradebook_path(outdir: Path, explicit: Path | None = None) -> Path:

@@ -56,8 +56,8 @@ def failed_result(assignment: Assignment, filename: str, lang: str, status: str,
 def _required(assignment: Assignment, check_id: str, execution: ExecutionInfo, lang: str) -> str:
     """What the check requires, in the words the grader uses for it (empty if that cannot be had)."""
     try:
-        from grader.rules.checks import Measured, required_text
         from grader.models import Evaluation, Recording
+        from grader.rules.checks import Measured, required_text
 
         return required_text(check_id, Measured(assignment, Recording(), Evaluation(), execution, None, lang))
     except Exception:  # noqa: BLE001 - a nicety: a failed result must be made whatever happens

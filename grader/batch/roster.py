@@ -92,7 +92,7 @@ def load_roster(path: Path) -> Roster:
     for number, values in enumerate(reader, start=2):
         if not any(v.strip() for v in values):
             continue
-        row = {n: v.strip() for n, v in zip(names, values) if n}
+        row = {n: v.strip() for n, v in zip(names, values, strict=False) if n}  # a short or long row: the columns it has
         if canvas and ("Points Possible" in values[0] or not any(row.get(c) for c in id_columns)):
             continue
         student = next((row[c] for c in id_columns if row.get(c)), "")

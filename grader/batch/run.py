@@ -16,6 +16,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from grader.batch.dask_executor import DaskExecutor
 from grader.batch.discovery import Discovery, Item, discover
+from grader.batch.gradebook import Gradebook, StoredResult, gradebook_path
 from grader.batch.jobs import DEFAULT_GRACE_S, Job, Outcome, Runner, grading_job
 from grader.batch.keys import assignment_sha256, assignment_snapshot, grading_key, grading_options
 from grader.batch.local import LocalExecutor
@@ -24,7 +25,6 @@ from grader.batch.progress import Progress, format_duration
 from grader.batch.results import failed_result, result_of_outcome
 from grader.batch.roster import Roster, load_roster
 from grader.errors import EXIT_FAILED, EXIT_INTERNAL, EXIT_PASSED, UsageError
-from grader.batch.gradebook import Gradebook, StoredResult, gradebook_path
 from grader.i18n import t
 from grader.options import resolve
 from grader.report.outputs import write_outputs
@@ -302,8 +302,9 @@ def render_report(report: BatchReport) -> str:
     """The batch's last lines: counts, crashes, missing students, errors and where everything is."""
     lines = [
         f"batch: {report.total} submission(s) in {format_duration(report.elapsed_s)}: {report.graded} graded now, {report.cached} already graded",
-        f"  passed {report.passed}, failed {report.failed}" + (f" (grading crashed for {len(report.crashed)}: {', '.join(report.crashed[:10])}"
-                                                                 f"{'…' if len(report.crashed) > 10 else ''}; see their worker.log, and --retry-crashed)" if report.crashed else ""),
+        f"  passed {report.passed}, failed {report.failed}" + (
+            f" (grading crashed for {len(report.crashed)}: {', '.join(report.crashed[:10])}"
+            f"{'…' if len(report.crashed) > 10 else ''}; see their worker.log, and --retry-crashed)" if report.crashed else ""),
     ]
     if report.discovery and report.discovery.missing:
         missing = report.discovery.missing

@@ -14,19 +14,6 @@ from pathlib import Path
 
 import numpy as np
 
-from grader.data.store import (
-    KEYS,
-    DataSet,
-    Log,
-    TrainAndTest,
-    default_data_dir,
-    ensure,
-    fetch,
-    load_store,
-    log_stderr,
-)
-from grader.errors import DatasetError
-from grader.inside.datafiles import store_dataset
 from grader.data.fashion_mnist_sources import (
     FASHION,
     FASHION_FILES,
@@ -45,6 +32,19 @@ from grader.data.mnist_sources import (
     STORE_NAME,
 )
 from grader.data.mnist_sources import automatic_sources as mnist_sources
+from grader.data.store import (
+    KEYS,
+    DataSet,
+    Log,
+    TrainAndTest,
+    default_data_dir,
+    ensure,
+    fetch,
+    load_store,
+    log_stderr,
+)
+from grader.errors import DatasetError
+from grader.inside.datafiles import store_dataset
 
 __all__ = [
     "DATASETS", "FASHION_FILES", "FASHION_MNIST", "FASHION_MNIST_SHA256", "FASHION_STORE_NAME", "FASHION_URLS",

@@ -72,7 +72,9 @@ def bundle_pyproject() -> str:
         requires = [r for r in (importlib.metadata.requires("grader") or []) if "extra ==" not in r]
     except importlib.metadata.PackageNotFoundError:
         requires = []
-    requires = requires or ["tensorflow-cpu>=2.16", "numpy>=1.26", "nbformat>=5.9", "nbclient>=0.10", "ipykernel>=6.29", "jinja2>=3.1", "click>=8.5", "tqdm>=4.66"]
+    requires = requires or [
+        "tensorflow-cpu>=2.16", "numpy>=1.26", "nbformat>=5.9", "nbclient>=0.10", "ipykernel>=6.29", "jinja2>=3.1", "click>=8.5", "tqdm>=4.66",
+    ]
     if not any(r.startswith("tomli") for r in requires):
         requires.append("tomli>=2; python_version < '3.11'")
     deps = "".join(f"  {json.dumps(r)},\n" for r in requires)
@@ -102,10 +104,8 @@ def make_autograder(assignment: Assignment, out: Path, *, package: str | None = 
         options.append(f"--lang {lang}")
     if visibility != "visible":
         options.append(f"--visibility {visibility}")
-    if package:
-        install = "'" + package.replace("'", "'\\''") + "'"
-    else:
-        install = "-e /autograder/source/grader_src"  # editable: templates/ and assignments/ stay beside the package
+    # without a package, an editable install: templates/ and assignments/ stay beside the package
+    install = "'" + package.replace("'", "'\\''") + "'" if package else "-e /autograder/source/grader_src"
     out.parent.mkdir(parents=True, exist_ok=True)
 
     def write(f: BinaryIO) -> None:

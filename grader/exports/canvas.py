@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import Sequence
+from collections.abc import Sequence
 
 from grader.exports.common import Entry, ExportSettings, number, safe_cell, scaled
 
@@ -35,7 +35,9 @@ def render(entries: Sequence[Entry], settings: ExportSettings) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow([*HEADER, column_title(settings)])
-    points = settings.out_of if settings.out_of is not None else (settings.max_score if settings.max_score is not None else max((e.result.max_score for e in entries), default=0.0))
+    points = settings.out_of if settings.out_of is not None else settings.max_score
+    if points is None:
+        points = max((e.result.max_score for e in entries), default=0.0)
     writer.writerow(["Points Possible", "", "", "", "", number(points)])
     for e in entries:
         if e.outcome == "crashed":

@@ -10,7 +10,8 @@ Fields follow Gradescope's specification: top level `score`, `execution_time`, `
 from __future__ import annotations
 
 import json
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from grader.exports.common import Entry, ExportSettings
 from grader.models import CheckResult, GradeResult

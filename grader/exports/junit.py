@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as _dt
 import socket
 import xml.etree.ElementTree as ET
-from typing import Sequence
+from collections.abc import Sequence
 
 from grader.exports.common import Entry, ExportSettings
 from grader.i18n import LANGS, t
@@ -56,7 +56,8 @@ def render(entries: Sequence[Entry], settings: ExportSettings) -> str:
             case = ET.SubElement(suite, "testcase", name=clean(check.id), classname=clean(f"{settings.assignment_id}.{e.student}"), time="0")
             if check.passed:
                 continue
-            labelled = [t(lang, f"summary.junit.{label}", value=value) for label, value in (("required", check.required), ("measured", check.measured), ("hint", check.hint)) if value]
+            extras = (("required", check.required), ("measured", check.measured), ("hint", check.hint))
+            labelled = [t(lang, f"summary.junit.{label}", value=value) for label, value in extras if value]
             detail = clean("\n".join(x for x in (check.message, *labelled) if x))
             if e.outcome == "crashed" and check.id == "execution":
                 counts["errors"] += 1

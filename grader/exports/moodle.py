@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import Sequence
+from collections.abc import Sequence
 
 from grader.exports.common import Entry, ExportSettings, number, safe_cell, scaled
 

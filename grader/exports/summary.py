@@ -8,7 +8,8 @@ from __future__ import annotations
 import collections
 import datetime as _dt
 import statistics
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from grader import __version__
 from grader.exports.common import Entry, ExportSettings

@@ -18,7 +18,8 @@ import io
 import os
 import re
 import tempfile
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 STORES = {"mnist": "mnist.npz", "fashion_mnist": "fashion_mnist.npz"}  # data set -> the grader's store file name
 NPZ_NAMES = {"mnist": ("mnist.npz",), "fashion_mnist": ("fashion_mnist.npz", "fashion-mnist.npz")}

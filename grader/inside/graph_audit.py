@@ -14,9 +14,10 @@ Runs inside the evaluation sandbox: the standard library, NumPy and TensorFlow o
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from grader.inside.graph_ops import ALLOWED, CONV, LOOP, MAIN_GRAPH, POOL, REDUCE, RESIZE, SAVER
 

@@ -27,8 +27,9 @@ defeats them (docs/security.md says what remains).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 Patch = Callable[[Any, str, Any], None]
 

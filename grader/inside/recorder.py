@@ -17,7 +17,8 @@ import math
 import os
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from grader.inside.inputs import infer_input_transform
 from grader.inside.provenance import Patch, Provenance, optimizer_steps
@@ -75,10 +76,9 @@ class Recorder:
         if epoch is None or not isinstance(text, str):
             return
         epoch.screen.write(text)
-        if self.capturing and not getattr(self.local, "in_progbar", False):
-            if epoch.printed_chars < MAX_PRINTED_CHARS:
-                epoch.printed.append(text[: MAX_PRINTED_CHARS - epoch.printed_chars])
-                epoch.printed_chars += len(epoch.printed[-1])
+        if self.capturing and not getattr(self.local, "in_progbar", False) and epoch.printed_chars < MAX_PRINTED_CHARS:
+            epoch.printed.append(text[: MAX_PRINTED_CHARS - epoch.printed_chars])
+            epoch.printed_chars += len(epoch.printed[-1])
 
     # -- epochs -------------------------------------------------------------------------------
     def begin_epoch(self, index: int) -> None:

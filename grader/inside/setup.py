@@ -10,7 +10,8 @@ import functools
 import os
 import random
 import sys
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from grader.inside.recorder import Recorder
 

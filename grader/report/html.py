@@ -13,14 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import grader
+from grader.assignment import Assignment
 from grader.common.files import atomic_write
 from grader.common.templates import environment, templates_dir  # noqa: F401 - templates_dir: for the tests
-from grader.report import chart
-from grader.assignment import Assignment
-from grader.run.figures import MAX_FIGURE_BYTES, MAX_FIGURES, decode_png
 from grader.i18n import LANGS, catalogue
-from grader.models import GradeResult
 from grader.inside.terminal import ANSI, Screen
+from grader.models import GradeResult
+from grader.report import chart
+from grader.run.figures import MAX_FIGURE_BYTES, MAX_FIGURES, decode_png
 
 MAX_TEXT = 1_000  # one field: a message, an exception, a submitted file name
 MAX_NAME = 80  # a layer name, class or shape
@@ -219,7 +219,9 @@ def charts(epochs: list[EpochRow], assignment: Assignment | None, t: Any) -> dic
     }
     points = [chart.Point(e.number, e.accuracy, e.loss) for e in epochs]
     starts = [e.number for e in epochs if e.number == 1 or e.fit != epochs[e.number - 2].fit]
-    common: dict[str, Any] = {"threshold": threshold, "threshold_on": "loss" if on_loss else "accuracy", "max_epochs": limit, "stop_epoch": stop, "fit_starts": starts}
+    common: dict[str, Any] = {
+        "threshold": threshold, "threshold_on": "loss" if on_loss else "accuracy", "max_epochs": limit, "stop_epoch": stop, "fit_starts": starts,
+    }
     return {
         "wide": chart.training_chart(points, labels, size=chart.WIDE, chart_id="curve-wide", **common),
         "narrow": chart.training_chart(points, labels, size=chart.NARROW, chart_id="curve-narrow", **common),

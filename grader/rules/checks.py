@@ -7,15 +7,15 @@ the separate-process `Evaluation` and the `ExecutionInfo`; never the submission'
 from __future__ import annotations
 
 import re
-from typing import Callable
+from collections.abc import Callable
 
 from grader.assignment import Training
-from grader.rules.structure import check_layer_limit, check_model_structure, layer_counts, limit_text, structure_text
-from grader.rules.execution import execution_message, missing_module, verdict_key
 from grader.data.heldout import REMEMBER_GAP, SHIFT_GAP
 from grader.i18n import t
-from grader.rules.measured import Measured, Outcome
 from grader.models import CheckResult, EpochRecord, Evaluation, Metrics, Recording
+from grader.rules.execution import execution_message, missing_module, verdict_key
+from grader.rules.measured import Measured, Outcome
+from grader.rules.structure import check_layer_limit, check_model_structure, layer_counts, limit_text, structure_text
 
 FULL_WIDTH = str.maketrans({"！": "!", "，": ","})
 LINE_BREAKS = re.compile(r"[\r\n]+")
@@ -107,7 +107,8 @@ def check_epoch_limit(m: Measured) -> Outcome:
         return False, m.t("epoch_limit.fail_total", run=total, calls=len(fits), limit=limit), measured, m.t("epoch_limit.hint_total", limit=limit)
     if m.execution.status == "stopped" and m.recording.stopped_by == "epoch_limit":
         # the grader stopped the run as epoch limit + 1 was about to start: it never ran, but it was asked for
-        return False, m.t("epoch_limit.fail_stopped", run=total, calls=len(fits), next=total + 1, limit=limit), measured, m.t("epoch_limit.hint_total", limit=limit)
+        message = m.t("epoch_limit.fail_stopped", run=total, calls=len(fits), next=total + 1, limit=limit)
+        return False, message, measured, m.t("epoch_limit.hint_total", limit=limit)
     outside = training_outside(m)
     if outside:
         seen = sum(e.steps or 0 for e in m.recording.all_epochs)
@@ -164,14 +165,16 @@ def check_stop_message(m: Measured) -> Outcome:
     if printed and (crossing is None or printed[0] < crossing):
         at = epochs[printed[0]]
         value = metric_text(training, metric_value(training, at))
-        return False, m.t(k("fail_early"), epoch=printed[0] + 1, accuracy=value, loss=value, threshold=threshold), measured, m.t(k("hint_early"), threshold=training.threshold)
+        message = m.t(k("fail_early"), epoch=printed[0] + 1, accuracy=value, loss=value, threshold=threshold)
+        return False, message, measured, m.t(k("hint_early"), threshold=training.threshold)
     if crossing is None:
         values = [v for v in (metric_value(training, e) for e in epochs) if v is not None]
         best = metric_text(training, (min if training.below else max)(values, default=None))
         return False, m.t(k("fail_never"), best=best, threshold=threshold), measured, m.t(k("hint_never"))
     if crossing not in printed:
         shown = _last_line(epochs[crossing])
-        return False, m.t(k("fail_missing"), epoch=crossing + 1, threshold=threshold, shown=shown), measured, m.t("stop_message.hint_missing", expected=expected)
+        message = m.t(k("fail_missing"), epoch=crossing + 1, threshold=threshold, shown=shown)
+        return False, message, measured, m.t("stop_message.hint_missing", expected=expected)
     if not epochs[crossing].stop_training:
         return False, m.t("stop_message.fail_not_stopped", epoch=crossing + 1), measured, m.t("stop_message.hint_not_stopped")
     if crossing != len(epochs) - 1:

@@ -13,7 +13,9 @@ from grader.models import ExecutionInfo
 def execution_message(info: ExecutionInfo, assignment: Assignment, lang: str, reason: str | None = None) -> str:
     """What went wrong in running the submission, for the student, in `lang`; `reason`: why the
     grader stopped the run, in `lang` (`stop_reason`)."""
-    where = t(lang, "checks.execution.where", cell=info.cell, line=info.line) if info.cell and info.line else t(lang, "checks.execution.where_cell", cell=info.cell) if info.cell else ""
+    where = ""
+    if info.cell:
+        where = t(lang, "checks.execution.where", cell=info.cell, line=info.line) if info.line else t(lang, "checks.execution.where_cell", cell=info.cell)
     limit = int(info.timeout_s or assignment.timeout_s)
     module = missing_module(info)
     if module:

@@ -9,17 +9,20 @@ gives the verdict without training; a suspicion is reported and execution decide
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 from grader.assignment import Assignment
-from grader.rules.checks import normalise_message
 from grader.i18n import t
 from grader.inside.environment import provided
 from grader.models import Finding
+from grader.rules.checks import normalise_message
 
 CONV_NAMES = {"Conv1D", "Conv2D", "Conv3D", "Convolution2D", "SeparableConv2D", "DepthwiseConv2D", "Conv2DTranspose", "conv2d", "convolution"}
-POOL_NAMES = {"MaxPooling2D", "MaxPool2D", "AveragePooling2D", "AvgPool2D", "MaxPooling1D", "MaxPooling3D", "GlobalMaxPooling2D", "GlobalAveragePooling2D", "max_pool2d", "max_pool", "avg_pool2d"}
+POOL_NAMES = {
+    "MaxPooling2D", "MaxPool2D", "AveragePooling2D", "AvgPool2D", "MaxPooling1D", "MaxPooling3D", "GlobalMaxPooling2D", "GlobalAveragePooling2D",
+    "max_pool2d", "max_pool", "avg_pool2d",
+}
 FIT_CALLBACKS_POSITION = 5  # fit(x, y, batch_size, epochs, verbose, callbacks, ...)
 FIT_EPOCHS_POSITION = 3
 
@@ -141,7 +144,8 @@ def layer_findings(nodes: list[Located], assignment: Assignment) -> list[Finding
             )
             if len(calls) > limit:
                 first = calls[limit]
-                findings.append(finding("layer_limit", False, f"maybe_too_many_{kind}", first[0].cell, first[1].lineno, count=str(len(calls)), limit=str(limit)))
+                findings.append(finding("layer_limit", False, f"maybe_too_many_{kind}", first[0].cell, first[1].lineno,
+                                        count=str(len(calls)), limit=str(limit)))
     return findings
 
 
@@ -175,7 +179,11 @@ def import_findings(trees: list[tuple[int, ast.Module]], assignment: Assignment)
     for cell, tree in trees:
         top = {id(node) for node in tree.body}
         for node in ast.walk(tree):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module] if isinstance(node, ast.ImportFrom) and not node.level and node.module else []
+            names: list[str] = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+                names = [node.module]
             module = next((n for n in names if not provided(n, assignment.packages)), None)
             if module is not None:
                 certain = id(node) in top

@@ -3,8 +3,8 @@ kernel counted and the convolutions and poolings the evaluation found in the gra
 
 from __future__ import annotations
 
-from grader.rules.measured import Measured, Outcome
 from grader.models import Evaluation, Recording
+from grader.rules.measured import Measured, Outcome
 
 
 def dense_count(recording: Recording) -> int:

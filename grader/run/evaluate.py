@@ -7,7 +7,8 @@ pass of the graph. It measures the accuracy on the 5,000 held-out test images th
 had (`grader.data.heldout`: what `test_accuracy` judges), on the public test set (for information), and
 the accuracy and cross-entropy on a sample of the training images that the grader chooses (to check
 the record), and on the held-out images again, each shifted by a pixel in a direction drawn at this
-grading (`grader.data.heldout.perturbed`: a model that looks images up in a table of them fails there). Every image reaches it through its stdin, never as a path the graph could open.
+grading (`grader.data.heldout.perturbed`: a model that looks images up in a table of them fails there).
+Every image reaches it through its stdin, never as a path the graph could open.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 from pathlib import Path
 from typing import Any
 

@@ -21,6 +21,10 @@ import nbformat
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
 
+from grader.models import ExecutionInfo
+from grader.run import host_memory
+from grader.run.figures import FigureCollector
+from grader.run.kernel_client import CappedClient, GradingKernelManager, KernelNotReady
 from grader.run.verdicts import (
     HIDDEN,
     cell_error,
@@ -30,15 +34,11 @@ from grader.run.verdicts import (
     sandbox_verdict,
     timed_out,
 )
-from grader.run import host_memory
-from grader.run.figures import FigureCollector
-from grader.run.kernel_client import CappedClient, GradingKernelManager, KernelNotReady
-from grader.models import ExecutionInfo
-from grader.sandbox.processes import kill_tree
-from grader.sandbox.memory_watch import needs_watch, watch_memory
 from grader.sandbox.core import Run, Sandbox
 from grader.sandbox.limits import Limits, MiB
+from grader.sandbox.memory_watch import needs_watch, watch_memory
 from grader.sandbox.output import OutputSink, directory_size
+from grader.sandbox.processes import kill_tree
 
 STARTUP_GRACE_S = 120  # the kernel's own start, on top of the submission's time limit
 DISK_POLL_S = 1.0
@@ -152,7 +152,8 @@ async def _execute(student: NotebookNode, spec: RunSpec) -> ExecutionInfo:
     notebook = build_notebook(student, spec)
     km = _kernel_manager(spec, run)
     limit = (sandbox.limits if sandbox else Limits()).output_chars
-    client = CappedClient(notebook, km=km, timeout=int(spec.timeout_s), startup_timeout=STARTUP_GRACE_S, allow_errors=False, record_timing=False, max_chars=limit)
+    client = CappedClient(notebook, km=km, timeout=int(spec.timeout_s), startup_timeout=STARTUP_GRACE_S, allow_errors=False, record_timing=False,
+                          max_chars=limit)
     client.shutdown_kernel = "immediate"  # whatever the kernel still runs is killed with it
     sink = OutputSink(keep_tail=16 * 1024)  # what the kernel writes to its own stdout and stderr
     started = time.monotonic()

@@ -23,13 +23,14 @@ import subprocess
 import sys
 import tempfile
 import zlib
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from nbformat import NotebookNode
 
-from grader.run.verdicts import HIDDEN, student_cell_number
 from grader.models import Figure, FigureCell
+from grader.run.verdicts import HIDDEN, student_cell_number
 
 MAX_FIGURES = 24  # images kept for one submission
 MAX_FIGURE_BYTES = 512 * 1024  # one PNG, decoded
@@ -138,7 +139,8 @@ def prepare_matplotlib(config_dir: Path, owner: Callable[[Path], None] = lambda 
             cache.mkdir(parents=True, exist_ok=True)
             with tempfile.TemporaryDirectory(dir=cache.parent, prefix=".matplotlib-") as building:  # moved in whole: a reader never sees half
                 env = {"MPLCONFIGDIR": building, "HOME": building, "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "MPLBACKEND": "Agg"}
-                subprocess.run([sys.executable, "-I", "-c", "import matplotlib.font_manager"], env=env, cwd=building, capture_output=True, timeout=300, check=False)
+                build = [sys.executable, "-I", "-c", "import matplotlib.font_manager"]
+                subprocess.run(build, env=env, cwd=building, capture_output=True, timeout=300, check=False)
                 for built in Path(building).glob("fontlist-*.json"):
                     os.replace(built, cache / built.name)
     config_dir.mkdir(parents=True, exist_ok=True)

@@ -39,17 +39,7 @@ from pathlib import Path
 
 from grader.common.files import atomic_write
 from grader.sandbox.bubblewrap import bwrap_command
-from grader.sandbox.mounts import mount_plan
 from grader.sandbox.cgroups import Cgroup
-from grader.sandbox.processes import (
-    count_tasks,
-    free_uid,
-    is_alive,
-    is_running_child,
-    kill_tree,
-    pids_of_uid,
-    sigkill,
-)
 from grader.sandbox.launcher import launcher_command
 from grader.sandbox.limits import Limits, MiB
 from grader.sandbox.modes import (
@@ -61,14 +51,25 @@ from grader.sandbox.modes import (
     unshare_command,
     unshare_path,
 )
+from grader.sandbox.mounts import mount_plan
 from grader.sandbox.output import remove_files_of
+from grader.sandbox.processes import (
+    count_tasks,
+    free_uid,
+    is_alive,
+    is_running_child,
+    kill_tree,
+    pids_of_uid,
+    sigkill,
+)
 from grader.sandbox.root import detach, mount_tmpfs
 
 __all__ = ["Limits", "Run", "Sandbox", "SandboxError"]
 
 ISOLATION = {
     "bwrap": "bubblewrap: no network, own PID/IPC/UTS namespaces, private file system (system read-only; home, grader files and other submissions invisible)",
-    "unshare": "unshare: no network, own PID/IPC/UTS/mount namespaces, private file system built by the grader (system read-only; home, grader files and other submissions invisible)",
+    "unshare": "unshare: no network, own PID/IPC/UTS/mount namespaces, private file system built by the grader "
+               "(system read-only; home, grader files and other submissions invisible)",
     "none": "UNSAFE, no sandbox (--sandbox none): network, file system and processes NOT isolated; limits only",
 }
 UNSAFE = ISOLATION["none"].split(",")[0]  # how every output names the unsafe mode
@@ -250,7 +251,8 @@ class Sandbox:
         self.runs.append(run)
         return run
 
-    def command(self, run: Run, argv: Sequence[str], *, cwd: Path, readable: Sequence[Path] = (), writable: Sequence[Path] = (), private_cwd: bool = True) -> list[str]:
+    def command(self, run: Run, argv: Sequence[str], *, cwd: Path, readable: Sequence[Path] = (), writable: Sequence[Path] = (),
+                private_cwd: bool = True) -> list[str]:
         """`argv` wrapped in this sandbox; it starts in `cwd` (a private tmpfs in the isolating modes)."""
         disk = self.limits.disk_mb * MiB
         if self.mode == "bwrap":
@@ -260,7 +262,8 @@ class Sandbox:
         elif self.mode == "unshare":
             staging = self.host_dir / f"root-{uuid.uuid4().hex[:8]}"
             staging.mkdir(mode=0o700)
-            wrapped = unshare_command(unshare_path() or "unshare", cwd, staging, self._drop_options(run), list(argv), readable=tuple(readable), writable=tuple(writable), private_cwd=private_cwd, disk_bytes=disk)
+            wrapped = unshare_command(unshare_path() or "unshare", cwd, staging, self._drop_options(run), list(argv),
+                                      readable=tuple(readable), writable=tuple(writable), private_cwd=private_cwd, disk_bytes=disk)
         else:
             wrapped = [*launcher_command("drop", *self._drop_options(run), "--"), *argv]
         if run.cgroup:
@@ -270,7 +273,8 @@ class Sandbox:
     def _drop_options(self, run: Run) -> list[str]:
         """The launcher's `drop` options: the rlimits, the uid, and `--init` where no PID namespace reaps."""
         limits = self.limits
-        options = ["--rlimit", f"fsize={limits.file_mb * MiB}", "--rlimit", "core=0", "--rlimit", f"nofile={limits.open_files}", "--rlimit", f"nproc={self._nproc(run)}"]
+        options = ["--rlimit", f"fsize={limits.file_mb * MiB}", "--rlimit", "core=0",
+                   "--rlimit", f"nofile={limits.open_files}", "--rlimit", f"nproc={self._nproc(run)}"]
         # per process, whatever the cgroups do: memory (a backstop; the cgroup binds first) and CPU time
         options += ["--rlimit", f"data={limits.data_bytes}", "--rlimit", f"cpu={limits.cpu_seconds}"]
         if run.uid is not None:
@@ -290,13 +294,17 @@ class Sandbox:
     def describe(self) -> str:
         """Which isolation was in force, in one line (it goes into the result)."""
         text = [ISOLATION[self.mode]]
-        text.append(f"uid {self.uid}" if self.uid is not None else ("user namespace" if self.mode == "bwrap" else f"same user as the grader (uid {os.getuid()})"))
+        if self.uid is not None:
+            text.append(f"uid {self.uid}")
+        else:
+            text.append("user namespace" if self.mode == "bwrap" else f"same user as the grader (uid {os.getuid()})")
         cgroup = next((r.cgroup for r in self.runs if r.cgroup), None)
         offered = cgroup.offered() if cgroup else set()
         memory = f"memory {self.limits.memory_mb} MiB ({'cgroup + ' if 'memory' in offered else ''}RLIMIT_DATA {self.limits.data_bytes // MiB} MiB per process)"
         nproc = self.uid is not None or not is_root()  # RLIMIT_NPROC does not bind root
         tasks = f"tasks {self.limits.max_tasks} ({' + '.join(m for m, on in (('cgroup', 'pids' in offered), ('RLIMIT_NPROC', nproc)) if on)})"
-        text += [memory, f"CPU time {self.limits.cpu_seconds} s (RLIMIT_CPU)", tasks, f"files ≤ {self.limits.file_mb} MiB, written in all ≤ {self.limits.disk_mb} MiB{' (tmpfs)' if self._mounted else ''}", f"output ≤ {self.limits.output_chars} characters"]
+        files = f"files ≤ {self.limits.file_mb} MiB, written in all ≤ {self.limits.disk_mb} MiB{' (tmpfs)' if self._mounted else ''}"
+        text += [memory, f"CPU time {self.limits.cpu_seconds} s (RLIMIT_CPU)", tasks, files, f"output ≤ {self.limits.output_chars} characters"]
         return "; ".join(text + self.warnings)
 
     def close(self) -> None:

@@ -14,9 +14,9 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from grader.sandbox.processes import pids_of_uid, session_and_descendants, visible_pids
 from grader.sandbox.core import Run
 from grader.sandbox.limits import MiB
+from grader.sandbox.processes import pids_of_uid, session_and_descendants, visible_pids
 
 POLL_S = 0.1
 FIELDS = ("RssAnon:", "RssShmem:")

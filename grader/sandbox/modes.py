@@ -19,9 +19,9 @@ import tempfile
 from pathlib import Path
 
 from grader.errors import UsageError
-from grader.sandbox.processes import free_uid
 from grader.sandbox.launcher import launcher_command
 from grader.sandbox.mounts import mount_plan
+from grader.sandbox.processes import free_uid
 from grader.sandbox.root import encode
 
 MODES = ("auto", "bwrap", "unshare", "none")
@@ -50,7 +50,8 @@ def bwrap_path() -> str | None:
     path = shutil.which("bwrap")
     if not path or not sys.platform.startswith("linux"):
         return None
-    probe = [path, *(["--unshare-user"] if not is_root() else []), "--unshare-net", "--unshare-pid", "--unshare-ipc", "--die-with-parent", "--ro-bind", "/", "/", "--proc", "/proc", "--", "true"]
+    probe = [path, *(["--unshare-user"] if not is_root() else []), "--unshare-net", "--unshare-pid", "--unshare-ipc", "--die-with-parent",
+             "--ro-bind", "/", "/", "--proc", "/proc", "--", "true"]
     return path if _succeeds(probe) else None
 
 
@@ -69,7 +70,8 @@ def unshare_path() -> str | None:
         return path if _succeeds(unshare_command(path, cwd, staging, ["--uid", str(free_uid())], [sys.executable, *PROBE])) else None
 
 
-def unshare_command(unshare: str, cwd: Path, staging: Path, drop_options: list[str], argv: list[str], *, readable: tuple[Path, ...] = (), writable: tuple[Path, ...] = (), private_cwd: bool = True, disk_bytes: int = 64 << 20) -> list[str]:
+def unshare_command(unshare: str, cwd: Path, staging: Path, drop_options: list[str], argv: list[str], *, readable: tuple[Path, ...] = (),
+                    writable: tuple[Path, ...] = (), private_cwd: bool = True, disk_bytes: int = 64 << 20) -> list[str]:
     """`argv` in the `unshare` mode: new namespaces, the plan's root built in `staging`, then the launcher's drop."""
     plan = mount_plan(cwd, readable=readable, writable=writable, private_cwd=private_cwd, disk_bytes=disk_bytes)
     root = ["--root", encode(plan), "--staging", str(staging), "--chdir", str(cwd)]
@@ -87,7 +89,8 @@ def unprivileged_can_run_python() -> bool:
 
 def _succeeds(cmd: list[str], cwd: str | None = None) -> bool:
     try:
-        return subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60, cwd=cwd, check=False).returncode == 0
+        quiet = subprocess.DEVNULL
+        return subprocess.run(cmd, stdin=quiet, stdout=quiet, stderr=quiet, timeout=60, cwd=cwd, check=False).returncode == 0
     except (OSError, subprocess.TimeoutExpired):
         return False
 
@@ -103,7 +106,8 @@ def resolve_mode(mode: str) -> str:
             return "unshare"
         raise SandboxError(f"no safe sandbox can be set up on this machine, so nothing is graded: {INSTALL_ADVICE}")
     if mode == "bwrap" and not bwrap_path():
-        raise SandboxError("bubblewrap (bwrap) is not installed or cannot create namespaces here; install the 'bubblewrap' package, or choose another --sandbox")
+        raise SandboxError("bubblewrap (bwrap) is not installed or cannot create namespaces here; "
+                           "install the 'bubblewrap' package, or choose another --sandbox")
     if mode == "unshare" and not unshare_path():
         raise SandboxError("the 'unshare' sandbox needs root, util-linux unshare, and a Python that runs in it; choose another --sandbox")
     return mode

@@ -23,6 +23,7 @@ from jsonschema.validators import extend
 
 from grader.errors import ConfigError
 
+
 def _is_module(value: object) -> bool:
     return not isinstance(value, str) or (value.isidentifier() and value not in sys.stdlib_module_names)
 
@@ -97,7 +98,8 @@ def explain(error: ValidationError, schema: Mapping[str, Any], ids: tuple[str, .
         return field, f"must include {options}{reason}"
     if kind == "format" and value == "module-name" and isinstance(instance, str):
         if not instance.isidentifier():
-            return field, f"'{instance}' is not a top-level module name (write what students import: 'sklearn', not 'scikit-learn'; 'tensorflow', not 'tensorflow.keras')"
+            return field, (f"'{instance}' is not a top-level module name "
+                           "(write what students import: 'sklearn', not 'scikit-learn'; 'tensorflow', not 'tensorflow.keras')")
         return field, f"'{instance}' is part of Python's standard library, which students may always import: leave it out"
     target = subschema(schema, keys)
     noun = f"{target['title']} " if "title" in target and keys else ""

@@ -10,7 +10,6 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader.authoring import validation as authoring
 from grader.assignment import (
     AUTHORING_FIELDS,
     EVALUATION_FIELDS,
@@ -23,6 +22,7 @@ from grader.assignment import (
     list_assignments,
     load_assignment,
 )
+from grader.authoring import validation as authoring
 from grader.authoring.percent_notebook import notebook_from_percent
 from grader.authoring.scaffold import scaffold
 from grader.cli.main import main
@@ -98,7 +98,8 @@ test_accuracy = 1
         (lambda t: t + "\n[limit]\nmax_conv = 1\n", "limit", "unknown field"),
         (lambda t: t + "\n[structure]\nconvs = 1\n", "structure.convs", "did you mean 'conv'"),
         (lambda t: t.replace("threshold = 0.9", 'metric = "f1"\nthreshold = 0.9'), "training.metric", "accuracy, loss"),
-        (lambda t: t.replace("threshold = 0.9", 'metric = "loss"\nthreshold = -1').replace("accuracy_threshold", "loss_threshold"), "training.threshold", "greater than 0"),
+        (lambda t: t.replace("threshold = 0.9", 'metric = "loss"\nthreshold = -1').replace("accuracy_threshold", "loss_threshold"),
+         "training.threshold", "greater than 0"),
         (lambda t: t.replace("threshold = 0.9", ""), "training.threshold", "check 'stop_message' needs it"),
         (lambda t: t.replace('stop_messages = ["Done!"]', ""), "training.stop_messages", "check 'stop_message' needs it"),
         (lambda t: t.replace("threshold = 0.9", 'metric = "loss"\nthreshold = 0.4'), "checks.accuracy_threshold", "use loss_threshold"),
@@ -188,7 +189,8 @@ def test_every_check_has_messages_in_both_languages():
 
 def test_the_guide_documents_every_field_and_check():
     guide = (ROOT / "docs" / "authoring.md").read_text(encoding="utf-8")
-    tables = {"": TOP_FIELDS, "training.": TRAINING_FIELDS, "limits.": LIMITS_FIELDS, "structure.": STRUCTURE_FIELDS, "evaluation.": EVALUATION_FIELDS, "authoring.": AUTHORING_FIELDS}
+    tables = {"": TOP_FIELDS, "training.": TRAINING_FIELDS, "limits.": LIMITS_FIELDS, "structure.": STRUCTURE_FIELDS,
+              "evaluation.": EVALUATION_FIELDS, "authoring.": AUTHORING_FIELDS}
     for prefix, fields in tables.items():
         for name in fields:
             documented = f"`{prefix}{name}`" in guide or f"`{name}`" in guide or f"`[{name}]`" in guide

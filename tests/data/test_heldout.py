@@ -5,24 +5,22 @@ computes, and the verdicts on them."""
 from __future__ import annotations
 
 import io
-import json
 import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from grader.data import heldout
 from grader.assignment import find_assignment
-from grader.rules.checks import Measured, run_checks
-from grader.errors import DatasetError
-from grader.inside.evaluation import accuracy, cross_entropy
+from grader.data import heldout
 from grader.data.heldout import MIN_SUBSET, TRAIN_SAMPLE, kernel_arrays, prepare, sample_rows, split_rows
-from grader.inside.wire import read_arrays, write_arrays
+from grader.errors import DatasetError
 from grader.i18n import t
+from grader.inside.evaluation import accuracy, cross_entropy
+from grader.inside.wire import read_arrays, write_arrays
 from grader.models import EpochRecord, Evaluation, FitRecord, Recording
 from grader.pipeline import record_mismatch
-
+from grader.rules.checks import Measured, run_checks
 from tests.support.recordings import OK, good_recording
 
 
@@ -79,7 +77,13 @@ def test_prepare_falls_back_to_the_grading_folder_where_the_store_folder_is_read
     monkeypatch.setattr(heldout, "HELDOUT_ROWS", 50)
     store = small_store(tmp_path / "mnist.npz")
     real = heldout._derived
-    monkeypatch.setattr(heldout, "_derived", lambda s, folder: real(s, folder) if folder.parent != tmp_path else (_ for _ in ()).throw(PermissionError("read-only")))
+
+    def derived(s, folder):
+        if folder.parent == tmp_path:
+            raise PermissionError("read-only")
+        return real(s, folder)
+
+    monkeypatch.setattr(heldout, "_derived", derived)
     scratch = tmp_path / "grading"
     scratch.mkdir()
     assert prepare(store, scratch).kernel_store.parent == scratch / "split-v2"
@@ -115,7 +119,9 @@ def test_arrays_cross_the_wire_intact_and_a_cut_stream_is_refused():
         read_arrays(io.BytesIO(buffer.getvalue()[: buffer.getvalue().index(b"\n") + 100]))
 
 
-@pytest.mark.parametrize("header", [b"null\n", b'{"arrays": [["x", "object", [1]]]}\n', b'{"arrays": [["x", "uint8", [-1]]]}\n', b'{"arrays": [["x", "uint8", [1000000, 1000000]]]}\n'])
+@pytest.mark.parametrize("header", [
+    b"null\n", b'{"arrays": [["x", "object", [1]]]}\n', b'{"arrays": [["x", "uint8", [-1]]]}\n', b'{"arrays": [["x", "uint8", [1000000, 1000000]]]}\n',
+])
 def test_the_wire_refuses_what_it_does_not_expect(header):
     with pytest.raises(ValueError):
         read_arrays(io.BytesIO(header + b"\0" * 64))
@@ -176,7 +182,8 @@ def last_epoch(accuracy_: float | None, loss: float | None) -> Recording:
 def test_a_recorded_loss_far_below_the_measured_one_is_a_mismatch_on_loss_rules_only():
     measured = Evaluation(train_accuracy=0.84, train_loss=0.62, train_images=5000)
     message = record_mismatch(last_epoch(0.86, 0.35), measured, "en", loss=True)
-    assert message == "the last epoch's training loss was recorded as 0.3500, but the final model's cross-entropy on 5,000 training images the grader chose is 0.6200"
+    assert message == ("the last epoch's training loss was recorded as 0.3500, "
+                       "but the final model's cross-entropy on 5,000 training images the grader chose is 0.6200")
     assert record_mismatch(last_epoch(0.86, 0.35), measured, "en") is None  # an accuracy rule: the loss is not judged
     assert record_mismatch(last_epoch(0.86, 0.58), measured, "en", loss=True) is None  # within the margin
     assert record_mismatch(last_epoch(0.86, 0.80), measured, "en", loss=True) is None  # above: dropout, a learning epoch
@@ -200,7 +207,8 @@ def test_test_accuracy_judges_the_held_out_figure(callback_assignment):
 def test_a_model_that_remembers_the_public_test_set_fails_with_one_line_saying_so(callback_assignment):
     lookup = verdict(callback_assignment, Evaluation(heldout_accuracy=0.965, heldout_images=5000, test_accuracy=1.0, test_images=10000))
     assert not lookup.passed
-    assert lookup.message == "The model scores 100.00% on the public test images it could see but 96.50% on 5,000 held-out images it never had: it remembers images instead of recognising them."
+    assert lookup.message == ("The model scores 100.00% on the public test images it could see but 96.50% on 5,000 held-out images it never had: "
+                              "it remembers images instead of recognising them.")
     assert lookup.hint == t("en", "checks.test_accuracy.hint_remembered") and "\n" not in lookup.message
     # above the bound on the held-out images, a public test figure far higher still fails: a lookup is in the model
     fashion = find_assignment("fashion-callback")  # a bound of 80%

@@ -21,8 +21,6 @@ import re
 import xml.etree.ElementTree as ET
 from typing import Any
 
-
-
 CANVAS_SCORE = re.compile(r"^-?\d+(\.\d{1,2})?$")
 CANVAS_NON_ASSIGNMENT = ("Current Score", "Current Points", "Current Grade", "Final Score", "Final Points", "Final Grade",
                          "Override Score", "Override Grade", "Override Status")

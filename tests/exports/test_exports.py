@@ -24,14 +24,13 @@ from typing import Any
 import pytest
 
 from grader import __version__
+from grader.batch.gradebook import Gradebook
 from grader.batch.results import crash_result
 from grader.cli.main import main
 from grader.errors import EXIT_PASSED, EXIT_USAGE
 from grader.exports import FORMATS, ExportSettings, SimpleEntry, entries_from_results, number, render, write_export
 from grader.exports import gradescope as gs
-from grader.batch.gradebook import Gradebook
 from grader.models import CheckResult, ExecutionInfo, GradeResult, Metrics
-
 from tests.exports.export_validators import Links, validate_canvas, validate_gradescope, validate_junit, validate_moodle
 
 # ------------------------------------------------------------------------------------------ entries

@@ -14,7 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from grader.assignment import Assignment, find_assignment
-from grader.rules.checks import execution_message
+from grader.inside.terminal import render
 from grader.models import (
     EpochRecord,
     Evaluation,
@@ -28,7 +28,7 @@ from grader.models import (
     Recording,
 )
 from grader.pipeline import assemble
-from grader.inside.terminal import render
+from grader.rules.checks import execution_message
 
 MESSAGE = "Reached 99% accuracy so cancelling training!"
 CONV_MESSAGE = "Reached 99.8% accuracy so cancelling training!"
@@ -50,7 +50,8 @@ def progress(epoch: int, epochs: int, accuracy: float, loss: float, steps: int =
         step = max(1, steps * i // redraws)
         done = 20 * step // steps
         bar = f"\x1b[32m{'━' * done}\x1b[0m\x1b[37m{'━' * (20 - done)}\x1b[0m"
-        out.append(f"\r{step:>{len(str(steps))}}/{steps} {bar} \x1b[1m{max(0, 6 - 6 * i // redraws)}s\x1b[0m 3ms/step - accuracy: {accuracy * i / redraws:.4f} - loss: {loss * 2:.4f}")
+        eta = max(0, 6 - 6 * i // redraws)
+        out.append(f"\r{step:>{len(str(steps))}}/{steps} {bar} \x1b[1m{eta}s\x1b[0m 3ms/step - accuracy: {accuracy * i / redraws:.4f} - loss: {loss * 2:.4f}")
     out.append(f"\r{steps}/{steps} \x1b[32m{'━' * 20}\x1b[0m\x1b[37m\x1b[0m \x1b[1m6s\x1b[0m 3ms/step - accuracy: {accuracy:.4f} - loss: {loss:.4f}\n")
     return "".join(out)
 
@@ -158,7 +159,8 @@ def figure(kind: str) -> Figure:
 
 
 FIGURE_SOURCES = (
-    "plt.figure(figsize=(6, 3))\nfor i in range(10):\n    plt.subplot(2, 5, i + 1)\n    plt.imshow(x_train[i], cmap=plt.cm.binary)\n    plt.title(str(y_train[i]))\n    plt.axis('off')\nplt.show()",
+    "plt.figure(figsize=(6, 3))\nfor i in range(10):\n    plt.subplot(2, 5, i + 1)\n    plt.imshow(x_train[i], cmap=plt.cm.binary)\n"
+    "    plt.title(str(y_train[i]))\n    plt.axis('off')\nplt.show()",
     "plt.plot(history.history['accuracy'], label='accuracy')\nplt.plot(history.history['loss'], label='loss')\nplt.xlabel('epoch')\nplt.legend()\nplt.show()",
 )
 
@@ -207,11 +209,13 @@ def build(kind: str, lang: str) -> tuple[GradeResult, Assignment]:
     elif kind == "test_accuracy":  # trained on x/255 but the model sees raw pixels at test time
         evaluation = Evaluation(heldout_accuracy=0.8104, heldout_images=10000, test_accuracy=0.8104, test_images=10000)
     elif kind == "timeout":
-        info = ExecutionInfo(status="timeout", message="Your code did not finish within the time limit of 900 seconds.", cell=5, duration_s=900.0, timeout_s=900, timings={"kernel_start": 2.0, "student_cells": 898.0})
+        info = ExecutionInfo(status="timeout", message="Your code did not finish within the time limit of 900 seconds.", cell=5, duration_s=900.0,
+                             timeout_s=900, timings={"kernel_start": 2.0, "student_cells": 898.0})
         rec = recording(fit(10, (0.8812, 0.9105, 0.9302), completed=False))
         evaluation = Evaluation(error="no exported model")
     elif kind == "crash":
-        info = ExecutionInfo(status="error", message="Cell 4 raised KeyError: 'acc'", cell=4, line=7, source=CRASH_SOURCE, exception="KeyError: 'acc'", traceback=CRASH_TRACEBACK, duration_s=52.0)
+        info = ExecutionInfo(status="error", message="Cell 4 raised KeyError: 'acc'", cell=4, line=7, source=CRASH_SOURCE, exception="KeyError: 'acc'",
+                             traceback=CRASH_TRACEBACK, duration_s=52.0)
     elif kind == "invalid":
         broken = "student.ipynb is not a valid notebook: Expecting ',' delimiter: line 41 column 3 (char 1024)"
         info = ExecutionInfo(status="invalid", message=broken, exception=broken)
@@ -232,7 +236,8 @@ def build(kind: str, lang: str) -> tuple[GradeResult, Assignment]:
         info = replace(info, figures=(FigureCell(cell=2, source=huge, figures=bad * 50),), figures_left_out=10**6)
         rec = replace(rec, data_files=(HOSTILE * 100,) * 20)
     elif kind == "figures":  # the course's notebook style: its digits, and its training curve
-        cells = (FigureCell(cell=3, source=FIGURE_SOURCES[0], figures=(figure("digits"),)), FigureCell(cell=9, source=FIGURE_SOURCES[1], figures=(figure("curve"),)))
+        cells = (FigureCell(cell=3, source=FIGURE_SOURCES[0], figures=(figure("digits"),)),
+                 FigureCell(cell=9, source=FIGURE_SOURCES[1], figures=(figure("curve"),)))
         info = replace(info, figures=cells, figures_left_out=2)
         rec = replace(rec, data_files=("../datasets/mnist.npz",))
     if info.status not in ("ok", "not_run"):  # as the pipeline does: the execution's message in the result's language

@@ -10,14 +10,11 @@ from pathlib import Path
 
 import pytest
 from markupsafe import escape
-from tests.report.report_fixtures import FAILING_CHECKS, HOSTILE, KINDS, build
 
 from grader import models
-
-from grader.report import html as report
 from grader.assignment import KNOWN_CHECKS
-from grader.run.figures import decode_png
 from grader.i18n import catalogue
+from grader.report import html as report
 from grader.report.html import (
     block,
     clean,
@@ -26,6 +23,8 @@ from grader.report.html import (
     templates_dir,
     write_report,
 )
+from grader.run.figures import decode_png
+from tests.report.report_fixtures import FAILING_CHECKS, HOSTILE, KINDS, build
 
 LANGS = ("en", "zh")
 FORBIDDEN_TAGS = {"script", "link", "iframe", "object", "embed", "base", "form", "audio", "video", "source", "image", "use", "foreignobject"}

@@ -15,9 +15,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from tests.report.report_fixtures import KINDS, build
 
 from grader.report.html import write_report
+from tests.report.report_fixtures import KINDS, build
 
 pytestmark = pytest.mark.browser
 sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed (pip install playwright)")
@@ -35,7 +35,10 @@ CONTRAST = """() => {
   const rgb = s => (s.match(/[\\d.]+/g) || []).map(Number);
   const lum = ([r, g, b]) => [r, g, b].map(v => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; })
                                      .reduce((a, v, i) => a + v * [0.2126, 0.7152, 0.0722][i], 0);
-  const bg = el => { for (; el; el = el.parentElement) { const c = rgb(getComputedStyle(el).backgroundColor); if (c.length === 3 || c[3] > 0.5) return c.slice(0, 3); } return [255, 255, 255]; };
+  const bg = el => {
+    for (; el; el = el.parentElement) { const c = rgb(getComputedStyle(el).backgroundColor); if (c.length === 3 || c[3] > 0.5) return c.slice(0, 3); }
+    return [255, 255, 255];
+  };
   const bad = [];
   for (const el of document.querySelectorAll('h1, h2, h3, p, dt, dd, li, th, td, a, .badge, .tag, caption, figcaption, pre, mark, code')) {
     if (!el.offsetParent && el.tagName !== 'BODY') continue;

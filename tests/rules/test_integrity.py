@@ -5,7 +5,9 @@ from grader.rules.integrity import compare, fixed_lines
 SKELETON = nbformat.v4.new_notebook(
     cells=[
         nbformat.v4.new_code_cell("import tensorflow as tf\nmnist = tf.keras.datasets.mnist"),
-        nbformat.v4.new_code_cell("class myCallback(tf.keras.callbacks.Callback):\n    # YOUR CODE STARTS HERE\n    pass\n    # YOUR CODE ENDS HERE\ncallbacks = myCallback()"),
+        nbformat.v4.new_code_cell(
+            "class myCallback(tf.keras.callbacks.Callback):\n    # YOUR CODE STARTS HERE\n    pass\n    # YOUR CODE ENDS HERE\ncallbacks = myCallback()"
+        ),
     ]
 )
 
@@ -15,11 +17,14 @@ def student(*sources):
 
 
 def test_fixed_lines_leave_the_regions_out():
-    assert fixed_lines(SKELETON) == ["import tensorflow as tf", "mnist = tf.keras.datasets.mnist", "class myCallback(tf.keras.callbacks.Callback):", "callbacks = myCallback()"]
+    assert fixed_lines(SKELETON) == [
+        "import tensorflow as tf", "mnist = tf.keras.datasets.mnist", "class myCallback(tf.keras.callbacks.Callback):", "callbacks = myCallback()",
+    ]
 
 
 def test_filled_in_skeleton_is_kept():
-    sub = student("import tensorflow as tf\nmnist = tf.keras.datasets.mnist", "class myCallback(tf.keras.callbacks.Callback):\n  def on_epoch_end(self, e, logs=None):\n    pass\ncallbacks = myCallback()")
+    sub = student("import tensorflow as tf\nmnist = tf.keras.datasets.mnist",
+                  "class myCallback(tf.keras.callbacks.Callback):\n  def on_epoch_end(self, e, logs=None):\n    pass\ncallbacks = myCallback()")
     assert compare(SKELETON, sub) == (True, "")
 
 

@@ -47,11 +47,13 @@ def test_literal_epochs_over_the_limit_are_certain(callback_assignment, fit, epo
 
 
 def test_computed_or_reassigned_epochs_are_left_to_execution(callback_assignment):
-    assert found([CALLBACK, "n = 5\nn = 30\nmodel.fit(x, y, epochs=n, callbacks=[cb])", "model.fit(x, y, epochs=int('30'), callbacks=[cb])"], callback_assignment) == []
+    cells = [CALLBACK, "n = 5\nn = 30\nmodel.fit(x, y, epochs=n, callbacks=[cb])", "model.fit(x, y, epochs=int('30'), callbacks=[cb])"]
+    assert found(cells, callback_assignment) == []
 
 
 def test_too_many_layers_in_a_literal_sequential_are_certain(conv_assignment):
-    code = "model = tf.keras.Sequential([\n  tf.keras.layers.Conv2D(32, 3),\n  tf.keras.layers.Conv2D(64, 3),\n  tf.keras.layers.MaxPooling2D(2),\n])\nmodel.fit(x, y, epochs=5, callbacks=[cb])"
+    code = ("model = tf.keras.Sequential([\n  tf.keras.layers.Conv2D(32, 3),\n  tf.keras.layers.Conv2D(64, 3),\n  tf.keras.layers.MaxPooling2D(2),\n])\n"
+            "model.fit(x, y, epochs=5, callbacks=[cb])")
     assert found([CALLBACK.replace("99%", "99.8%"), code], conv_assignment) == [("layer_limit", True, "too_many_conv", 2, 1)]
 
 
@@ -82,6 +84,7 @@ def test_syntax_errors_are_located(callback_assignment):
 
 
 def test_runs_fast_and_without_tensorflow():
-    code = "import sys, time; t = time.perf_counter(); from grader.rules.precheck import precheck; from grader.assignment import find_assignment; precheck(['model.fit(x, epochs=30)'], find_assignment('mnist-callback')); print('tensorflow' in sys.modules, time.perf_counter() - t)"
+    code = ("import sys, time; t = time.perf_counter(); from grader.rules.precheck import precheck; from grader.assignment import find_assignment; "
+            "precheck(['model.fit(x, epochs=30)'], find_assignment('mnist-callback')); print('tensorflow' in sys.modules, time.perf_counter() - t)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out[0] == "False" and float(out[1]) < 1.0

@@ -16,8 +16,10 @@ GOOD = {
             "accuracy_metric": "acc",
             "completed": True,
             "epochs": [
-                {"epoch": 0, "metrics": {"acc": 0.95, "loss": 0.2}, "accuracy": 0.95, "loss": 0.2, "stop_training": False, "printed": "", "duration_s": 3.1, "terminal": "1875/1875 ━━━"},
-                {"epoch": 1, "metrics": {"acc": 0.992, "loss": 0.05}, "accuracy": 0.992, "loss": 0.05, "stop_training": True, "printed": "Reached!", "duration_s": 3.0},
+                {"epoch": 0, "metrics": {"acc": 0.95, "loss": 0.2}, "accuracy": 0.95, "loss": 0.2, "stop_training": False, "printed": "",
+                 "duration_s": 3.1, "terminal": "1875/1875 ━━━"},
+                {"epoch": 1, "metrics": {"acc": 0.992, "loss": 0.05}, "accuracy": 0.992, "loss": 0.05, "stop_training": True, "printed": "Reached!",
+                 "duration_s": 3.0},
             ],
         }
     ],

@@ -51,7 +51,8 @@ def test_module_without_markers_is_one_cell(tmp_path):
         ("empty.py", b"\n\n", "module is empty"),
         ("latin1.py", "print('é')".encode("latin-1"), "not UTF-8"),
         ("notes.txt", b"x = 1", "submit a .ipynb notebook or a .py module"),
-        ("nocode.ipynb", json.dumps({"cells": [{"cell_type": "markdown", "metadata": {}, "source": "hi"}], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}).encode(), "no code cell"),
+        ("nocode.ipynb", json.dumps({"cells": [{"cell_type": "markdown", "metadata": {}, "source": "hi"}], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+                                    ).encode(), "no code cell"),
         ("badcell.ipynb", json.dumps({"cells": [{"cell_type": "code"}], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}).encode(), "not a valid notebook"),
     ],
 )

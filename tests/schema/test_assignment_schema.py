@@ -157,7 +157,8 @@ def test_every_field_is_described_and_its_default_is_the_loaders(tmp_path):
     (tmp_path / "demo" / "assignment.toml").write_text(BASE, encoding="utf-8")
     minimal = load_assignment(tmp_path / "demo")  # no optional top-level field: the schema's defaults
     top = SCHEMA["properties"]
-    assert (minimal.title_zh, minimal.default_lang, minimal.timeout_s, minimal.integrity) == tuple(top[k]["default"] for k in ("title_zh", "default_lang", "timeout_s", "skeleton_integrity"))
+    defaults = tuple(top[k]["default"] for k in ("title_zh", "default_lang", "timeout_s", "skeleton_integrity"))
+    assert (minimal.title_zh, minimal.default_lang, minimal.timeout_s, minimal.integrity) == defaults
     assert minimal.packages == DEFAULT_PACKAGES == tuple(top["packages"]["default"])
     assert minimal.training.metric == top["training"]["properties"]["metric"]["default"] == Training(1, None, ()).metric
 
