@@ -18,7 +18,8 @@ def notebook_from_percent(text: str, assignment_id: str | None = None) -> nbform
     a markdown cell whose lines are comments (`# ` is removed). `assignment_id` goes into the
     metadata, where `grader grade` finds it when `-a` is left out."""
     cells: list[nbformat.NotebookNode] = []
-    kind, lines = "code", []
+    kind = "code"
+    lines: list[str] = []
 
     def flush() -> None:
         source = "\n".join(lines).strip("\n")

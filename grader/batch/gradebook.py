@@ -360,7 +360,8 @@ class Gradebook:
                 "INSERT INTO runs(started_at, assignment, settings_json, total) VALUES(?, ?, ?, ?)",
                 (now_iso(), assignment, json.dumps(settings, sort_keys=True, default=str), total),
             )
-            return int(cur.lastrowid)
+            assert cur.lastrowid is not None  # every INSERT sets it
+            return cur.lastrowid
 
     def finish_run(self, run_id: int, graded: int, cached: int, state: str = "finished") -> None:
         with self._transaction() as db:

@@ -6,7 +6,7 @@ import math
 import os
 import sys
 import time
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, NoReturn
 
 from tqdm import tqdm
 
@@ -43,7 +43,7 @@ class Progress:
         self.started = time.monotonic()
         self.running = 0
         self.last_draw = 0.0
-        self.bar: tqdm[None] | None = None
+        self.bar: tqdm[NoReturn] | None = None  # a bar that is not iterated
         if mode == "bar":
             # smoothing=0: the ETA is the rate over the whole run, of the gradings done in it (`initial` are cached)
             self.bar = tqdm(total=total, initial=self.done, file=self.stream, bar_format=BAR_FORMAT, desc=self._counts(),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import importlib
 import io
 import pickle
 import subprocess
@@ -51,10 +52,10 @@ class NumpyOnlyUnpickler(pickle.Unpickler):
     def find_class(self, module: str, name: str) -> Any:
         if name == "_reconstruct" and module in ("numpy.core.multiarray", "numpy._core.multiarray"):
             try:
-                from numpy._core.multiarray import _reconstruct
+                multiarray = importlib.import_module("numpy._core.multiarray")
             except ImportError:  # numpy < 2
-                from numpy.core.multiarray import _reconstruct
-            return _reconstruct
+                multiarray = importlib.import_module("numpy.core.multiarray")
+            return multiarray._reconstruct
         if (module, name) == ("numpy", "ndarray"):
             return np.ndarray
         if (module, name) == ("numpy", "dtype"):

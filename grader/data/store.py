@@ -218,7 +218,8 @@ def _make_dir(directory: Path) -> None:
 
 def _write_store(arrays: Arrays, path: Path, hashes: Mapping[str, str]) -> None:
     try:
-        atomic_write(path, lambda f: np.savez(f, **{k: arrays[k] for k in KEYS}), mode=STORE_MODE)
+        # numpy's stub lets **arrays fill savez's allow_pickle (numpy >= 2.1); the keys here are KEYS
+        atomic_write(path, lambda f: np.savez(f, **{k: arrays[k] for k in KEYS}), mode=STORE_MODE)  # type: ignore[arg-type]
         _record_store(path, hashes)
     except OSError as exc:
         raise DatasetError(f"cannot write {path}: {exc}; set GRADER_DATA_DIR to a writable folder") from exc

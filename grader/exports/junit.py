@@ -68,9 +68,9 @@ def render(entries: Sequence[Entry], settings: ExportSettings) -> str:
             else:
                 counts["failures"] += 1
                 ET.SubElement(case, "failure", message=clean(check.message)[:1000], type="check").text = detail
-        for key, value in counts.items():
-            suite.set(key, str(value))
-            totals[key] += value
+        for key, count in counts.items():
+            suite.set(key, str(count))
+            totals[key] += count
         total_time += max(0.0, r.duration_s)
         ET.SubElement(suite, "system-out").text = clean("\n".join(r.errors))
         ET.SubElement(suite, "system-err").text = ""

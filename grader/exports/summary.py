@@ -23,7 +23,7 @@ def histogram(scores: list[float], max_score: float) -> list[dict[str, Any]]:
     whole = max_score <= 20 and float(max_score).is_integer() and all(float(s).is_integer() for s in scores)
     if whole:
         counts = collections.Counter(int(s) for s in scores)
-        bars = [{"label": f"{v}", "count": counts.get(v, 0)} for v in range(int(max_score) + 1)]
+        bars: list[dict[str, Any]] = [{"label": f"{v}", "count": counts.get(v, 0)} for v in range(int(max_score) + 1)]
     else:
         counts = collections.Counter(min(9, int(10 * s / max_score)) if max_score else 0 for s in scores)
         bars = [{"label": f"{10 * i}–{10 * (i + 1)}%", "count": counts.get(i, 0)} for i in range(10)]

@@ -112,8 +112,8 @@ def install(files: DataFiles, keras: bool = True) -> None:
                 raise
         return _ORIGINAL_STAT(target)
 
-    builtins.open = io.open = _serving(files, _ORIGINAL_OPEN)  # type: ignore[assignment]
-    os.stat = stat  # type: ignore[assignment]
+    builtins.open = io.open = _serving(files, _ORIGINAL_OPEN)
+    os.stat = stat
     shell = _shell()
     if shell is not None and callable(shell.user_ns.get("open")) and shell.user_ns["open"] is not builtins.open:
         shell.user_ns["open"] = _serving(files, shell.user_ns["open"])  # IPython's own, which refuses fds 0-2
@@ -160,7 +160,7 @@ def _patch_get_file(files: DataFiles) -> None:
 
     for module_name in ("keras.src.utils.file_utils", "keras.src.utils", "keras.utils", "tensorflow.keras.utils"):
         try:
-            module = importlib.import_module(module_name)
+            module: Any = importlib.import_module(module_name)
         except Exception:  # noqa: BLE001 - standalone Keras without TensorFlow's alias
             continue
         original = getattr(module, "get_file", None)

@@ -189,7 +189,7 @@ def _digest(variable: Any) -> tuple[bytes | None, bool]:
     except Exception:  # noqa: BLE001 - a value that cannot be read is not compared
         return None, False
     digest = hashlib.sha256(f"{array.dtype.str}{array.shape}".encode())  # SHA-256: hardware-accelerated on common CPUs
-    digest.update(array.reshape(-1).view("uint8"))
+    digest.update(array.reshape(-1).view("uint8").data)
     flat = array.reshape(-1)
     plain = flat.size <= FEW or bool((flat == flat[0]).all())
     return digest.digest(), plain

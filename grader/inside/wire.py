@@ -6,7 +6,7 @@ import contextlib
 import json
 import os
 from collections.abc import Mapping
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 import numpy as np
 
@@ -16,7 +16,7 @@ WIRE_DTYPES = ("uint8", "int64", "float32")
 Arrays = dict[str, np.ndarray]
 
 
-def write_arrays(stream: BinaryIO, arrays: Mapping[str, np.ndarray]) -> None:
+def write_arrays(stream: IO[bytes], arrays: Mapping[str, np.ndarray]) -> None:
     """One JSON line naming each array's dtype and shape, then their bytes in that order."""
     header = [[name, str(a.dtype), list(a.shape)] for name, a in arrays.items()]
     stream.write(json.dumps({"arrays": header}).encode() + b"\n")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeGuard
 
 from markupsafe import Markup, escape
 
@@ -70,13 +71,13 @@ def training_chart(
         return Markup("")
     s = size
     n = max(p.epoch for p in points)
-    limit_inside = bool(max_epochs) and max_epochs <= 2 * n + 2  # else the limit is only named, at the right
+    limit_inside = bool(max_epochs and max_epochs <= 2 * n + 2)  # else the limit is only named, at the right
     x_max = max(n, max_epochs if limit_inside and max_epochs else 0, 2)
     accs = [p.accuracy for p in points if _finite(p.accuracy)]
     losses = [p.loss for p in points if _finite(p.loss)]
     on_loss = threshold is not None and threshold_on == "loss"
     a_lo, a_hi, a_step = _accuracy_axis(accs + ([threshold] if threshold is not None and not on_loss else []))
-    l_hi, l_step = _loss_axis(losses + ([threshold] if on_loss else []))
+    l_hi, l_step = _loss_axis(losses + ([threshold] if on_loss and threshold is not None else []))
 
     def x(epoch: float) -> float:
         return s.left + (epoch - 1) / (x_max - 1) * s.plot_w
@@ -155,7 +156,7 @@ def training_chart(
     return Markup("".join(out))
 
 
-def _finite(v: object) -> bool:
+def _finite(v: object) -> TypeGuard[float]:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 

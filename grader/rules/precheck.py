@@ -179,11 +179,12 @@ def import_findings(trees: list[tuple[int, ast.Module]], assignment: Assignment)
     for cell, tree in trees:
         top = {id(node) for node in tree.body}
         for node in ast.walk(tree):
-            names: list[str] = []
             if isinstance(node, ast.Import):
                 names = [a.name for a in node.names]
             elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
                 names = [node.module]
+            else:
+                continue
             module = next((n for n in names if not provided(n, assignment.packages)), None)
             if module is not None:
                 certain = id(node) in top

@@ -72,11 +72,13 @@ class Evaluator:
             )
         except OSError as exc:
             self.proc, self.start_error = None, exc.strerror or type(exc).__name__
-            self.out.finish(), self.err.finish()
+            self.out.finish()
+            self.err.finish()
             return
         if self.run:
             self.run.attach(self.proc.pid)
-        self.out.started(), self.err.started()
+        self.out.started()
+        self.err.started()
         self._send(self.token)
         self.feeder = threading.Thread(target=self._feed, name="grader-eval-feed", daemon=True)
         self.feeder.start()
@@ -211,7 +213,8 @@ class Evaluator:
                 self.proc.stdin.close()
             except OSError:
                 pass
-        self.out.finish(), self.err.finish()
+        self.out.finish()
+        self.err.finish()
         if self.sandbox is None:
             shutil.rmtree(self.scratch, ignore_errors=True)
 

@@ -213,12 +213,14 @@ async def _run_cells(client: CappedClient, spec: RunSpec, run: Run | None, sink:
         async with client.async_setup_kernel(**launch):
             timings["kernel_start"] = round(time.monotonic() - started, 3)
             sink.started()
-            progress.kernel_pid = client.km.provisioner.process.pid  # type: ignore[union-attr]
+            km = client.km
+            assert km is not None  # the client was made with its manager
+            progress.kernel_pid = km.provisioner.process.pid  # type: ignore[union-attr]  # a local provisioner: it has a process
             if run:
                 run.attach(progress.kernel_pid)
                 seal_socket_folder(spec, run)
                 watchdog = asyncio.create_task(_watch_disk(run, spec))
-                flood = host_memory.watch(run, lambda: [*(kc.context for kc in client.clients), client.km.context])
+                flood = host_memory.watch(run, lambda: [*(kc.context for kc in client.clients), km.context])
                 memory = asyncio.create_task(watch_memory(run)) if needs_watch(run) else None
             for index, cell in enumerate(notebook.cells):
                 progress.index = index

@@ -33,7 +33,7 @@ from grader.run.host_memory import new_context
 
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024  # one message from the kernel, at most (the output cap is 2 million characters)
 RECEIVE_QUEUE = 16  # messages received but not yet read, per socket (zmq's high-water mark)
-SOCKET_OPTIONS = {zmq.MAXMSGSIZE: MAX_MESSAGE_BYTES, zmq.RCVHWM: RECEIVE_QUEUE}
+SOCKET_OPTIONS: dict[int, int] = {zmq.MAXMSGSIZE: MAX_MESSAGE_BYTES, zmq.RCVHWM: RECEIVE_QUEUE}
 
 
 class GuardedChannel(AsyncZMQSocketChannel):
@@ -79,17 +79,17 @@ class KernelNotReady(Exception):
 class GuardedKernelClient(AsyncKernelClient):
     """An asynchronous kernel client whose channels drop malformed messages."""
 
-    shell_channel_class = Type(GuardedChannel)  # type: ignore[assignment]
-    iopub_channel_class = Type(GuardedChannel)  # type: ignore[assignment]
-    stdin_channel_class = Type(GuardedChannel)  # type: ignore[assignment]
-    control_channel_class = Type(GuardedChannel)  # type: ignore[assignment]
+    shell_channel_class = Type(GuardedChannel)
+    iopub_channel_class = Type(GuardedChannel)
+    stdin_channel_class = Type(GuardedChannel)
+    control_channel_class = Type(GuardedChannel)
 
     def start_channels(self, shell: bool = True, iopub: bool = True, stdin: bool = True, hb: bool = True, control: bool = True) -> None:
         """Every channel but the heartbeat: the kernel's life is its process's (the manager
         polls it), and a heartbeat that misses a beat reopens its socket by path."""
         super().start_channels(shell=shell, iopub=iopub, stdin=stdin, hb=False, control=control)
 
-    async def wait_for_ready(self, timeout: float | None = None) -> None:  # type: ignore[override]
+    async def wait_for_ready(self, timeout: float | None = None) -> None:
         """Wait until the kernel answers; raises KernelNotReady where it died or stayed silent."""
         try:
             await super()._async_wait_for_ready(timeout=timeout)
@@ -123,7 +123,7 @@ class GradingKernelManager(AsyncKernelManager):
         return new_context(SOCKET_OPTIONS)
 
     @property
-    def kernel_spec(self) -> KernelSpec:  # type: ignore[override]
+    def kernel_spec(self) -> KernelSpec:
         argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
         return KernelSpec(argv=argv, display_name="grader", language="python", env={})
 

@@ -77,9 +77,12 @@ def explain(error: ValidationError, schema: Mapping[str, Any], ids: tuple[str, .
     """(field path, problem in plain words) for one of jsonschema's errors."""
     keys = [str(k) for k in error.absolute_path if isinstance(k, str)]  # list indices: the list's own field
     field = ".".join(keys) or "-"
-    kind, instance, value = error.validator, error.instance, error.validator_value
+    kind = error.validator
+    instance: Any = error.instance  # the stubs add a sentinel for "not set": a reported error always has both
+    value: Any = error.validator_value
+    here: Mapping[str, Any] = error.schema if isinstance(error.schema, Mapping) else {}
     if kind == "additionalProperties":
-        known = tuple(error.schema.get("properties", {}))
+        known = tuple(here.get("properties", {}))
         extra = next(k for k in instance if k not in known)
         noun = "check" if field in ids else "field"
         close = difflib.get_close_matches(extra, known, n=1)
@@ -89,7 +92,7 @@ def explain(error: ValidationError, schema: Mapping[str, Any], ids: tuple[str, .
     if kind == "required":
         return _join(keys, next(k for k in value if k not in instance)), "missing"
     if kind == "minProperties" and field in ids:
-        return field, f"enable at least one {field.rstrip('s')} (known: {', '.join(error.schema.get('properties', {}))})"
+        return field, f"enable at least one {field.rstrip('s')} (known: {', '.join(here.get('properties', {}))})"
     if kind == "uniqueItems":
         return field, f"'{next(v for i, v in enumerate(instance) if v in instance[:i])}' is listed twice"
     if kind == "contains":
