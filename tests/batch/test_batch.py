@@ -12,10 +12,10 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from tests.batch.batch_helpers import FakeRunner, fake_result, make_class, rows, settings
 
 from grader.batch import local, run
 from grader.batch.discovery import discover, safe_folder
+from grader.batch.gradebook import Gradebook
 from grader.batch.jobs import Job
 from grader.batch.keys import grading_key, grading_options
 from grader.batch.local import LocalExecutor
@@ -32,10 +32,10 @@ from grader.errors import (
     EXIT_USAGE,
     UsageError,
 )
-from grader.batch.gradebook import Gradebook
 from grader.models import GradeResult
 from grader.options import resolve
 from grader.pipeline import Options
+from tests.batch.batch_helpers import FakeRunner, fake_result, make_class, rows, settings
 
 FIXTURES = Path(__file__).parents[1] / "batch_fixtures"
 pytestmark = pytest.mark.usefixtures("no_mnist")

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -122,9 +123,8 @@ def test_killed_halfway_then_run_again_ends_with_every_result_exactly_once(tmp_p
     assert "all already graded" in third.stderr and committed(out) == after and history(out) == dict.fromkeys(STUDENTS, 1)
 
     # The exports of this real batch validate too.
-    from tests.exports.export_validators import validate_canvas, validate_gradescope, validate_junit, validate_moodle
-
     from grader.cli.main import main
+    from tests.exports.export_validators import validate_canvas, validate_gradescope, validate_junit, validate_moodle
 
     assert main(["export", "-o", str(out), "--format", "all"]) == 0
     assert len(validate_canvas((out / "exports" / "canvas.csv").read_text())["students"]) == len(STUDENTS)
@@ -147,7 +147,7 @@ def test_hostile_submissions_never_stop_the_others(tmp_path, mnist_store, monkey
 
     assignment = find_assignment("mnist-callback")
     settings = BatchSettings(outdir=tmp_path / "out", jobs=2, progress="none")
-    report = run_batch([subs], assignment, Options(lang="en", timeout_s=15), settings, out=open(os.devnull, "w"))
+    report = run_batch([subs], assignment, Options(lang="en", timeout_s=15), settings, out=io.StringIO())
     results = {s: GradeResult.from_dict(json.loads((tmp_path / "out" / s / "result.json").read_text()))
                for s in ("bob", "carol", "kills_parent", "spins")}
     assert not any(r.passed for r in results.values()) and report.exit_code == 1, report.output_errors
@@ -179,18 +179,18 @@ def test_dask_cluster_grades_the_same_results_as_local_workers(tmp_path, klass, 
 
     assignment = find_assignment("mnist-callback")
     options = Options(lang="en", timeout_s=120)
-    local = run_batch([klass], assignment, options, BatchSettings(outdir=tmp_path / "local", jobs=2, progress="none"), out=open(os.devnull, "w"))
+    local = run_batch([klass], assignment, options, BatchSettings(outdir=tmp_path / "local", jobs=2, progress="none"), out=io.StringIO())
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         remote = run_batch([klass], assignment, options,
                            BatchSettings(outdir=tmp_path / "dask", executor="dask", scheduler=cluster.scheduler_address, progress="none"),
-                           out=open(os.devnull, "w"))
+                           out=io.StringIO())
     assert remote.graded == local.graded == len(STUDENTS) and "Dask" in remote.executor
     for student in STUDENTS:
         a = GradeResult.from_dict(json.loads((tmp_path / "local" / student / "result.json").read_text()))
         b = GradeResult.from_dict(json.loads((tmp_path / "dask" / student / "result.json").read_text()))
         assert normalised(a) == normalised(b), student
     # The gradebook stayed here, with the same keys: a local run over the Dask output grades nothing.
-    again = run_batch([klass], assignment, options, BatchSettings(outdir=tmp_path / "dask", jobs=2, progress="none"), out=open(os.devnull, "w"))
+    again = run_batch([klass], assignment, options, BatchSettings(outdir=tmp_path / "dask", jobs=2, progress="none"), out=io.StringIO())
     assert again.graded == 0 and again.cached == len(STUDENTS)
 
 
@@ -209,15 +209,17 @@ def test_a_lost_dask_worker_is_a_crashed_outcome(tmp_path):
     from grader.batch.jobs import Job
 
     outcomes: dict[str, dict[str, Any]] = {}
-    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
-        with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-            executor = DaskExecutor(cluster.scheduler_address, task=_kill_own_worker)
-            executor.connect()
-            try:
-                jobs = executor.prepare([Job(student=s, key="k", filename="a.py") for s in ("victim", "fine")])
-                executor.run(jobs, lambda job, outcome: outcomes.__setitem__(job.student, outcome), lambda running: None)
-            finally:
-                executor.close()
+    with (
+        dask.config.set({"distributed.scheduler.allowed-failures": 0}),
+        distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+    ):
+        executor = DaskExecutor(cluster.scheduler_address, task=_kill_own_worker)
+        executor.connect()
+        try:
+            jobs = executor.prepare([Job(student=s, key="k", filename="a.py") for s in ("victim", "fine")])
+            executor.run(jobs, lambda job, outcome: outcomes.__setitem__(job.student, outcome), lambda running: None)
+        finally:
+            executor.close()
     assert outcomes["fine"]["outcome"] == "graded" and sum(outcomes["fine"]["slots"].values()) == 2
     assert outcomes["victim"]["outcome"] == "crashed" and outcomes["victim"]["kind"] == "lost"
     assert "KilledWorker" in outcomes["victim"]["message"]

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.batch.batch_helpers import FakeRunner, fake_result, make_class, settings
 
 import grader
 from grader.batch.discovery import discover
@@ -27,6 +26,7 @@ from grader.errors import UsageError
 from grader.models import GradeResult
 from grader.options import resolve
 from grader.pipeline import Options
+from tests.batch.batch_helpers import FakeRunner, fake_result, make_class, settings
 
 pytestmark = pytest.mark.usefixtures("no_mnist")
 

@@ -16,19 +16,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader.data import store as dataset_store
-
-from grader.data import datasets
-
-from grader.sandbox import modes as sandbox_modes
-from grader.sandbox import core as sb
 from grader.assignment import find_assignment
-from grader.data.store import ensure, fetch, file_digest
+from grader.data import datasets
+from grader.data import store as dataset_store
 from grader.data.datasets import MNIST, ensure_dataset
+from grader.data.store import ensure, fetch, file_digest
 from grader.errors import DatasetError
-from grader.report.outputs import write_json
 from grader.pipeline import Options, grade
-
+from grader.report.outputs import write_json
+from grader.sandbox import core as sb
+from grader.sandbox import modes as sandbox_modes
 from tests.support.hostile import HOSTILE, TIMEOUT
 from tests.support.sandbox import AVAILABLE
 

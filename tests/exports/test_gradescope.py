@@ -7,12 +7,12 @@ import os
 import stat
 import subprocess
 import sys
-import tomllib
 import zipfile
 from pathlib import Path
 from typing import Any
 
 import pytest
+import tomllib
 
 from grader import __version__
 from grader.batch import local
@@ -110,7 +110,8 @@ def test_make_autograder_zip(tmp_path, callback_assignment):
     with zipfile.ZipFile(out) as z:
         names = set(z.namelist())
         assert {"setup.sh", "run_autograder", "assignment/mnist-callback/assignment.toml", "grader_src/pyproject.toml",
-                "grader_src/grader/__init__.py", "grader_src/grader/batch/__init__.py", "grader_src/grader/batch/__main__.py", "grader_src/grader/locales/en/summary.toml",
+                "grader_src/grader/__init__.py", "grader_src/grader/batch/__init__.py", "grader_src/grader/batch/__main__.py",
+                "grader_src/grader/locales/en/summary.toml",
                 "grader_src/templates/summary.html.j2"} <= names
         assert not any("__pycache__" in n for n in names)
         for script in ("setup.sh", "run_autograder"):
@@ -123,7 +124,8 @@ def test_make_autograder_zip(tmp_path, callback_assignment):
     for script in ("setup.sh", "run_autograder"):
         assert subprocess.run(["bash", "-n", str(tmp_path / "source" / script)]).returncode == 0
     project = tomllib.loads((tmp_path / "source" / "grader_src" / "pyproject.toml").read_text())
-    assert project["project"]["version"] == __version__ and project["project"]["scripts"] == tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    ours = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["project"]["version"] == __version__ and project["project"]["scripts"] == ours["scripts"]
     assert any(d.startswith("tomli") for d in project["project"]["dependencies"])
     # The bundle is the grader: it imports and finds its assignment and templates from there.
     probe = ("import grader, grader.batch, grader.common.templates as s; from grader.assignment import find_assignment;"
@@ -168,11 +170,16 @@ def test_run_autograder_end_to_end(tmp_path, callback_assignment, mnist_store):
     assert data["extra_data"]["execution_status"] == "error"
 
 
-@pytest.mark.parametrize(("lang", "labels"), [("en", ("Required: ≥ 99%", "Measured: 97.5%", "Hint: h", "(advisory")), ("zh", ("要求：≥ 99%", "实测：97.5%", "提示：h", "（仅供参考"))])
+@pytest.mark.parametrize(("lang", "labels"), [
+    ("en", ("Required: ≥ 99%", "Measured: 97.5%", "Hint: h", "(advisory")),
+    ("zh", ("要求：≥ 99%", "实测：97.5%", "提示：h", "（仅供参考")),
+])
 def test_test_output_is_labelled_in_the_results_language(lang, labels):
     from grader.exports.gradescope import check_output
 
-    failed = CheckResult(id="accuracy_threshold", passed=False, score=0.0, max_score=1.0, message="m", required="≥ 99%", measured="97.5%", hint="h", blocking=False)
+    failed = CheckResult(id="accuracy_threshold", passed=False, score=0.0, max_score=1.0, message="m", required="≥ 99%", measured="97.5%", hint="h",
+                         blocking=False)
     lines = check_output(failed, lang).splitlines()
     assert lines[0] == "m" and all(any(line.startswith(label) for line in lines) for label in labels)
-    assert not any("Hint" in line or "提示" in line for line in check_output(CheckResult(id="x", passed=True, score=1.0, max_score=1.0, message="m", hint="h"), lang).splitlines())
+    passed = CheckResult(id="x", passed=True, score=1.0, max_score=1.0, message="m", hint="h")
+    assert not any("Hint" in line or "提示" in line for line in check_output(passed, lang).splitlines())

@@ -21,16 +21,15 @@ import numpy as np
 import pytest
 
 from grader.assignment import DEFAULT_PACKAGES, list_assignments, parse_assignment
-from grader.rules.checks import Measured, execution_message, run_checks
 from grader.errors import ConfigError
-from grader.run.execute import RunSpec, build_notebook, kernel_env
-from grader.run.verdicts import HIDDEN
-from grader.run.figures import MAX_FIGURE_BYTES, MAX_FIGURES, FigureCollector, decode_png, excerpt, png_size, prepare_matplotlib
 from grader.inside import datafiles, environment
 from grader.models import Evaluation, ExecutionInfo, Figure, FigureCell, Recording
-from grader.rules.precheck import localise, precheck
 from grader.report.html import render_report
-
+from grader.rules.checks import Measured, execution_message, run_checks
+from grader.rules.precheck import localise, precheck
+from grader.run.execute import RunSpec, build_notebook, kernel_env
+from grader.run.figures import MAX_FIGURE_BYTES, MAX_FIGURES, FigureCollector, decode_png, excerpt, png_size, prepare_matplotlib
+from grader.run.verdicts import HIDDEN
 from tests.support.repository import BASE
 
 PACKAGES = ("tensorflow", "keras", "numpy", "matplotlib")
@@ -180,7 +179,8 @@ def test_only_the_data_sets_names_are_served(kernel_store):
     for other in ("mnist.npz.bak", "fashion_mnist.npz", "data.npz", "mnist", 3, None):
         assert files.served(other) is None
     assert datafiles.DataFiles(str(kernel_store), "fashion_mnist", []).served("fashion-mnist.npz") == str(kernel_store)
-    for name, key, magic in (("train-images-idx3-ubyte.gz", "x_train", 0x803), ("t10k-labels-idx1-ubyte", "y_test", 0x801), ("train-images.idx3-ubyte", "x_train", 0x803)):
+    idx = (("train-images-idx3-ubyte.gz", "x_train", 0x803), ("t10k-labels-idx1-ubyte", "y_test", 0x801), ("train-images.idx3-ubyte", "x_train", 0x803))
+    for name, key, magic in idx:
         served = files.served(f"somewhere/{name}")
         raw = Path(served).read_bytes()
         raw = zlib.decompress(raw, 16 + zlib.MAX_WBITS) if name.endswith(".gz") else raw
@@ -294,17 +294,24 @@ def test_the_font_cache_is_built_once_and_given_to_the_kernel(tmp_path, monkeypa
 
 
 def test_the_precheck_names_an_unprovided_module(callback_assignment):
-    sources = ["%matplotlib inline\nimport numpy as np\n!pip install seaborn\nimport seaborn as sns", "try:\n    import pandas\nexcept ImportError:\n    pass\nfrom IPython.display import Image"]
+    sources = [
+        "%matplotlib inline\nimport numpy as np\n!pip install seaborn\nimport seaborn as sns",
+        "try:\n    import pandas\nexcept ImportError:\n    pass\nfrom IPython.display import Image",
+    ]
     found = [localise(f, "en") for f in precheck(sources, callback_assignment)]
-    assert [(f.check, f.certain, f.cell, f.line, f.values["module"]) for f in found] == [("execution", True, 1, 4, "seaborn"), ("execution", False, 2, 2, "pandas")]
-    assert found[0].message == "The code imports seaborn, which this exercise does not provide; it provides tensorflow, keras, numpy, matplotlib and Python's standard library. (cell 1, line 4)"
+    assert [(f.check, f.certain, f.cell, f.line, f.values["module"]) for f in found] == [
+        ("execution", True, 1, 4, "seaborn"), ("execution", False, 2, 2, "pandas"),
+    ]
+    assert found[0].message == ("The code imports seaborn, which this exercise does not provide; "
+                                "it provides tensorflow, keras, numpy, matplotlib and Python's standard library. (cell 1, line 4)")
     assert "seaborn" in localise(precheck(sources, callback_assignment)[0], "zh").message
 
 
 def test_a_missing_module_is_named_with_what_the_exercise_provides(callback_assignment):
     info = ExecutionInfo(status="error", cell=2, line=3, exception="ModuleNotFoundError: No module named 'seaborn'")
     assert execution_message(info, callback_assignment, "en") == (
-        "Your code imports seaborn (cell 2, line 3), which this exercise does not provide; it provides tensorflow, keras, numpy, matplotlib and Python's standard library."
+        "Your code imports seaborn (cell 2, line 3), which this exercise does not provide; "
+        "it provides tensorflow, keras, numpy, matplotlib and Python's standard library."
     )
     zh = execution_message(info, callback_assignment, "zh")
     assert "seaborn（第 2 个单元格，第 3 行）" in zh and "tensorflow, keras, numpy, matplotlib" in zh
@@ -313,7 +320,8 @@ def test_a_missing_module_is_named_with_what_the_exercise_provides(callback_assi
     assert not execution.passed and "Remove the import of seaborn" in execution.hint
     lacking = replace(info, exception="ModuleNotFoundError: No module named 'matplotlib.pyplot'")  # listed, but not installed
     assert execution_message(lacking, callback_assignment, "en") == (
-        "Your code imports matplotlib.pyplot (cell 2, line 3), which this exercise provides but the grading machine does not have: this is not your fault, tell your instructor."
+        "Your code imports matplotlib.pyplot (cell 2, line 3), which this exercise provides but the grading machine does not have: "
+        "this is not your fault, tell your instructor."
     )
     hint = next(c for c in run_checks(Measured(callback_assignment, Recording(), Evaluation(), lacking, lang="en")) if c.id == "execution").hint
     assert hint.startswith("Nothing in your code to change for it: the grading machine needs matplotlib.pyplot installed")

@@ -16,12 +16,11 @@ import pytest
 
 from grader.assignment import find_assignment
 from grader.data.datasets import ensure_mnist
-from grader.run.figures import MAX_FIGURES, decode_png
 from grader.data.heldout import prepare
 from grader.models import GradeResult
-from grader.report.outputs import write_outputs
 from grader.pipeline import Options, grade
-
+from grader.report.outputs import write_outputs
+from grader.run.figures import MAX_FIGURES, decode_png
 from tests.support.hostile import HOSTILE, Graded, assert_contained
 from tests.support.sandbox import AVAILABLE
 
@@ -124,7 +123,9 @@ def test_the_students_own_copy_of_the_data_set_is_the_graders(tmp_path):
     assert info.status == "error" and (info.cell, info.line) == (2, 1), (info.message, info.traceback)
     assert info.exception == "FileNotFoundError: [Errno 2] No such file or directory: '../datasets/fashion.npz'"
     assert "grader/inside" not in info.traceback and "_ORIGINAL_OPEN" not in info.traceback
-    assert result.recording.data_files == ("/home/me/mnist.npz", "../datasets/mnist.npz", "mnist.npz", "MNIST_data/train-images-idx3-ubyte.gz", "MNIST_data/t10k-labels-idx1-ubyte")
+    assert result.recording.data_files == (
+        "/home/me/mnist.npz", "../datasets/mnist.npz", "mnist.npz", "MNIST_data/train-images-idx3-ubyte.gz", "MNIST_data/t10k-labels-idx1-ubyte",
+    )
     assert html.count("it got the grader&#39;s verified copy of MNIST (grading is offline).") == 1
 
 

@@ -88,7 +88,7 @@ def test_a_gradient_tape_loop_with_a_second_optimizer(recorder):
     for _ in range(3):
         with tf.GradientTape() as tape:
             loss = tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(Y, model(X)))
-        optimizer.apply_gradients(zip(tape.gradient(loss, model.trainable_variables), model.trainable_variables))
+        optimizer.apply_gradients(zip(tape.gradient(loss, model.trainable_variables), model.trainable_variables, strict=True))
     del optimizer  # deleting it does not hide its steps
     model.fit(X, Y, epochs=1, batch_size=64, verbose=0)
     data = record(recorder)
@@ -124,7 +124,7 @@ def trained_by_hand() -> tuple[np.ndarray, np.ndarray]:
     for _ in range(3):
         with tf.GradientTape() as tape:
             loss = tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(Y, x @ w + b, from_logits=True))
-        for v, g in zip((w, b), tape.gradient(loss, (w, b))):
+        for v, g in zip((w, b), tape.gradient(loss, (w, b)), strict=True):
             v.assign_sub(0.5 * g)
     return w.numpy(), b.numpy()
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from tests.support.recordings import EVALUATED, MESSAGE, OK, epochs, good_recording, layer, recording
 
 from grader.assignment import find_assignment
-from grader.rules.checks import Measured, layer_counts, message_printed, metrics_of, normalise_message, run_checks
 from grader.models import EpochRecord, Evaluation, ExecutionInfo, Recording
+from grader.rules.checks import Measured, layer_counts, message_printed, metrics_of, normalise_message, run_checks
+from tests.support.recordings import EVALUATED, MESSAGE, OK, epochs, good_recording, layer, recording
 
 
 def verdicts(assignment, rec: Recording, evaluation: Evaluation = EVALUATED, info: ExecutionInfo = OK, lang: str = "en"):
@@ -143,7 +143,8 @@ def test_no_accuracy_metric_is_explained(callback_assignment):
 
 
 def test_low_test_accuracy_fails_only_test_accuracy(callback_assignment):
-    assert failing(callback_assignment, good_recording(), evaluation=Evaluation(heldout_accuracy=0.5, heldout_images=10000, test_accuracy=0.5, test_images=10000)) == {"test_accuracy"}
+    evaluation = Evaluation(heldout_accuracy=0.5, heldout_images=10000, test_accuracy=0.5, test_images=10000)
+    assert failing(callback_assignment, good_recording(), evaluation=evaluation) == {"test_accuracy"}
 
 
 def test_execution_error_is_reported_with_cell_and_line(callback_assignment):
@@ -174,8 +175,10 @@ def test_layer_counts(layers, conv_ops, pool_ops, expected):
 
 
 def test_layer_limit(conv_assignment):
-    rec = recording((20, epochs((0.99, 0.999), {1: "Reached 99.8% accuracy so cancelling training!"}, stop_at=1)), layers=[layer("conv2d", "conv"), layer("c2", "conv"), layer("p", "pool")])
-    results = verdicts(conv_assignment, rec, evaluation=Evaluation(heldout_accuracy=0.99, heldout_images=10000, test_accuracy=0.99, test_images=10000, conv_ops=2, pool_ops=1))
+    rec = recording((20, epochs((0.99, 0.999), {1: "Reached 99.8% accuracy so cancelling training!"}, stop_at=1)),
+                    layers=[layer("conv2d", "conv"), layer("c2", "conv"), layer("p", "pool")])
+    evaluation = Evaluation(heldout_accuracy=0.99, heldout_images=10000, test_accuracy=0.99, test_images=10000, conv_ops=2, pool_ops=1)
+    results = verdicts(conv_assignment, rec, evaluation=evaluation)
     assert not results["layer_limit"].passed and "2 convolution layers" in results["layer_limit"].message
     assert {k for k, c in results.items() if not c.passed} == {"layer_limit"}
 
@@ -240,7 +243,8 @@ def test_the_courses_loss_callback_passes(fashion):
     assert all(c.passed for c in results.values()), {k: c.message for k, c in results.items() if not c.passed}
     assert results["stop_message"].message == "The message was printed in epoch 2, where the loss first fell below the threshold, and training stopped there."
     assert results["loss_threshold"].message == "Training loss 0.3600 is below 0.4."
-    assert results["stop_message"].required == "In the epoch where the training loss first goes below 0.4, print 'Reached 60% accuracy so cancelling training! / 达到60%准确率，所以取消训练！' and stop training."
+    assert results["stop_message"].required == ("In the epoch where the training loss first goes below 0.4, "
+                                                 "print 'Reached 60% accuracy so cancelling training! / 达到60%准确率，所以取消训练！' and stop training.")
 
 
 def test_a_loss_rule_needs_no_accuracy_metric_and_speaks_chinese(fashion):
@@ -283,7 +287,9 @@ def test_a_test_accuracy_only_assignment(cnn):
     rec = recording((5, epochs((0.95, 0.985, 0.989, 0.991, 0.993))))  # no callback, no message: fine here
     assert failing(cnn, rec, evaluation=Evaluation(heldout_accuracy=0.9886, heldout_images=10000, test_accuracy=0.9886, test_images=10000)) == set()
     assert failing(cnn, rec, evaluation=Evaluation(heldout_accuracy=0.9879, heldout_images=10000, test_accuracy=0.9879, test_images=10000)) == {"test_accuracy"}
-    assert verdicts(cnn, rec)["test_accuracy"].required == "The grader measures the final model on held-out test images (test images your code never received): at least 98.80%."
+    assert verdicts(cnn, rec)["test_accuracy"].required == (
+        "The grader measures the final model on held-out test images (test images your code never received): at least 98.80%."
+    )
 
 
 LENET_LAYERS = [
@@ -302,7 +308,9 @@ def test_the_lenet5_structure_passes(lenet):
     results = verdicts(lenet, lenet_recording(), evaluation=LENET_EVAL)
     assert all(c.passed for c in results.values()), {k: c.message for k, c in results.items() if not c.passed}
     structure = results["model_structure"]
-    assert structure.required == "The trained model has this structure: class LeNet5; exactly 2 convolution layer(s); exactly 2 pooling layer(s); exactly 3 Dense layer(s)."
+    assert structure.required == (
+        "The trained model has this structure: class LeNet5; exactly 2 convolution layer(s); exactly 2 pooling layer(s); exactly 3 Dense layer(s)."
+    )
     assert structure.measured == "model class LeNet5; 2 convolution(s), 2 pooling layer(s), 3 Dense layer(s)"
 
 
@@ -311,7 +319,8 @@ def test_the_lenet5_structure_passes(lenet):
     [
         (LENET_LAYERS, "Sequential", LENET_EVAL, "The trained model is of class Sequential; it must be an instance of your class LeNet5"),
         (LENET_LAYERS[:-1], "LeNet5", LENET_EVAL, "The model has 2 Dense layer(s); exactly 3 required"),
-        ([*LENET_LAYERS[:4], layer("c5", "conv", "Conv2D"), *LENET_LAYERS[4:-1]], "LeNet5", replace(LENET_EVAL, conv_ops=3), "The model has 3 convolution layer(s); exactly 2 required; The model has 2 Dense layer(s); exactly 3 required"),
+        ([*LENET_LAYERS[:4], layer("c5", "conv", "Conv2D"), *LENET_LAYERS[4:-1]], "LeNet5", replace(LENET_EVAL, conv_ops=3),
+         "The model has 3 convolution layer(s); exactly 2 required; The model has 2 Dense layer(s); exactly 3 required"),
         ([layer("custom"), *LENET_LAYERS[1:]], "LeNet5", LENET_EVAL, None),  # tf.nn.conv2d in a custom layer: the graph counts it
         (LENET_LAYERS, "LeNet5", replace(LENET_EVAL, pool_ops=3), "The model has 3 pooling layer(s); exactly 2 required"),  # a tf.nn.max_pool2d in call()
     ],
@@ -333,11 +342,13 @@ def test_no_model_means_no_structure(lenet):
 
 def test_dense_limits(conv_assignment):
     limited = replace(conv_assignment, limits=replace(conv_assignment.limits, max_dense=1))
-    rec = recording((20, epochs((0.99, 0.999), {1: "Reached 99.8% accuracy so cancelling training!"}, stop_at=1)), layers=[layer("c", "conv"), layer("p", "pool"), layer("d1", "dense"), layer("d2", "dense")])
-    result = verdicts(limited, rec, evaluation=Evaluation(heldout_accuracy=0.99, heldout_images=10000, test_accuracy=0.99, test_images=10000, conv_ops=1, pool_ops=1))["layer_limit"]
+    rec = recording((20, epochs((0.99, 0.999), {1: "Reached 99.8% accuracy so cancelling training!"}, stop_at=1)),
+                    layers=[layer("c", "conv"), layer("p", "pool"), layer("d1", "dense"), layer("d2", "dense")])
+    evaluation = Evaluation(heldout_accuracy=0.99, heldout_images=10000, test_accuracy=0.99, test_images=10000, conv_ops=1, pool_ops=1)
+    result = verdicts(limited, rec, evaluation=evaluation)["layer_limit"]
     assert not result.passed and result.message == "The model has 2 Dense layers; at most 1 allowed"
     assert result.required.endswith("At most 1 Dense layer(s).") and ", 2 Dense layer(s)" in result.measured
-    assert verdicts(conv_assignment, rec, evaluation=Evaluation(heldout_accuracy=0.99, heldout_images=10000, test_accuracy=0.99, test_images=10000, conv_ops=1, pool_ops=1))["layer_limit"].passed
+    assert verdicts(conv_assignment, rec, evaluation=evaluation)["layer_limit"].passed
 
 
 def test_dense_layers_are_recorded_as_their_own_kind():
@@ -356,7 +367,9 @@ def test_the_census_tells_dense_from_other_layers():
     class MyDense(keras.layers.Dense):
         pass
 
-    kinds = [layer_kind(x) for x in (keras.layers.Dense(3), MyDense(2), keras.layers.Conv2D(1, 3), keras.layers.MaxPooling2D(), keras.layers.EinsumDense("ab,bc->ac", 3), keras.layers.Flatten())]
+    layers = (keras.layers.Dense(3), MyDense(2), keras.layers.Conv2D(1, 3), keras.layers.MaxPooling2D(), keras.layers.EinsumDense("ab,bc->ac", 3),
+              keras.layers.Flatten())
+    kinds = [layer_kind(x) for x in layers]
     assert kinds == ["dense", "dense", "conv", "pool", "other", "other"]
 
 
@@ -366,5 +379,6 @@ def test_a_run_stopped_before_the_epoch_over_the_limit_fails_epoch_limit(cnn):
     info = ExecutionInfo(status="stopped", message="epoch 6 was about to start; the limit is 5")
     result = verdicts(cnn, rec, info=info)["epoch_limit"]
     assert not result.passed
-    assert result.message == "5 epochs ran in 2 fit call(s) and training was about to go on with epoch 6; at most 5 are allowed in all, so the grader stopped the run there."
+    assert result.message == ("5 epochs ran in 2 fit call(s) and training was about to go on with epoch 6; "
+                              "at most 5 are allowed in all, so the grader stopped the run there.")
     assert verdicts(cnn, rec)["epoch_limit"].passed  # the same epochs, not stopped: within the limit

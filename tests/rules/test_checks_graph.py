@@ -6,11 +6,11 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from tests.support.recordings import EVALUATED, OK, epochs, good_recording, layer, recording
 
 from grader.assignment import find_assignment
-from grader.rules.checks import Measured, run_checks
 from grader.models import Evaluation, Recording
+from grader.rules.checks import Measured, run_checks
+from tests.support.recordings import EVALUATED, OK, epochs, good_recording, layer, recording
 
 
 def verdicts(assignment, rec: Recording, evaluation: Evaluation = EVALUATED, lang: str = "en"):
@@ -26,8 +26,10 @@ def verdicts(assignment, rec: Recording, evaluation: Evaluation = EVALUATED, lan
     ],
 )
 def test_what_the_layer_count_cannot_classify_fails_layer_limit(conv_assignment, evaluation, expected):
-    rec = recording((20, epochs((0.99, 0.999), {1: "Reached 99.8% accuracy so cancelling training!"}, stop_at=1)), layers=[layer("c", "conv"), layer("p", "pool")])
-    result = verdicts(conv_assignment, rec, replace(EVALUATED, **{k: getattr(evaluation, k) for k in ("conv_ops", "pool_ops", "unclassified_ops", "disallowed_ops", "error")}))["layer_limit"]
+    rec = recording((20, epochs((0.99, 0.999), {1: "Reached 99.8% accuracy so cancelling training!"}, stop_at=1)),
+                    layers=[layer("c", "conv"), layer("p", "pool")])
+    measured = {k: getattr(evaluation, k) for k in ("conv_ops", "pool_ops", "unclassified_ops", "disallowed_ops", "error")}
+    result = verdicts(conv_assignment, rec, replace(EVALUATED, **measured))["layer_limit"]
     assert not result.passed and expected in result.message
 
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from tests.support.recordings import EVALUATED, OK, good_recording
 
-from grader.rules.checks import Measured, run_checks
 from grader.models import Evaluation, Recording, WeightChange
+from grader.rules.checks import Measured, run_checks
+from tests.support.recordings import EVALUATED, OK, good_recording
 
 
 def verdicts(assignment, rec: Recording, evaluation: Evaluation = EVALUATED, lang: str = "en"):

@@ -12,10 +12,9 @@ from pathlib import Path
 import pytest
 
 from grader.assignment import find_assignment
-from grader.report.outputs import write_json
 from grader.pipeline import Options, grade
+from grader.report.outputs import write_json
 from grader.report.summary import summary
-
 from tests.support.hostile import HOSTILE, Graded, assert_contained
 
 pytestmark = [pytest.mark.slow, pytest.mark.kernel, pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the sandbox is Linux's")]

@@ -10,14 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader.inside import evaluation
-
-from grader.data import heldout
 from grader.assignment import find_assignment
-from grader.report.outputs import write_json
+from grader.data import heldout
+from grader.inside import evaluation
 from grader.pipeline import Options, grade
+from grader.report.outputs import write_json
 from grader.report.summary import summary
-
 from tests.support.hostile import HOSTILE, Graded, assert_contained
 from tests.support.sandbox import AVAILABLE
 

@@ -14,10 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from grader.sandbox import core as sb
-from grader.run.evaluate import Evaluator
 from grader.data.heldout import prepare
-
+from grader.run.evaluate import Evaluator
+from grader.sandbox import core as sb
 from tests.support.sandbox import AVAILABLE
 
 pytestmark = pytest.mark.kernel  # the evaluation process, and TensorFlow exporting a model

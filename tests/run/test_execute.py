@@ -9,8 +9,8 @@ import nbformat
 import pytest
 
 from grader.run.execute import RunSpec, build_notebook, execute
-from grader.run.verdicts import student_cell_number
 from grader.run.record import read_recording
+from grader.run.verdicts import student_cell_number
 
 TINY = """
 import numpy as np
@@ -96,7 +96,8 @@ def test_fit_styles_are_recorded_from_kerass_own_metrics(tmp_path, mnist_store):
                     self.model.stop_training = True
 
         def dense(out="softmax"):
-            return tf.keras.Sequential([tf.keras.Input((28, 28)), tf.keras.layers.Flatten(), tf.keras.layers.Dense(8, activation="relu"), tf.keras.layers.Dense(10, activation=out)])
+            return tf.keras.Sequential([tf.keras.Input((28, 28)), tf.keras.layers.Flatten(), tf.keras.layers.Dense(8, activation="relu"),
+                                        tf.keras.layers.Dense(10, activation=out)])
 
         m1 = dense(); m1.compile("adam", "sparse_categorical_crossentropy", metrics=["acc"])
         m1.fit(x, y, epochs=5, callbacks=[Stop("acc")], verbose=1)
@@ -177,7 +178,8 @@ def test_early_stop_when_fit_asks_for_too_many_epochs(tmp_path, mnist_store):
         tmp_path,
         mnist_store,
         TINY,
-        "m = tf.keras.Sequential([tf.keras.Input((28, 28)), tf.keras.layers.Flatten(), tf.keras.layers.Dense(10)])\nm.compile('adam', tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True))\nn = int('30')\nm.fit(x, y, epochs=n)",
+        "m = tf.keras.Sequential([tf.keras.Input((28, 28)), tf.keras.layers.Flatten(), tf.keras.layers.Dense(10)])\n"
+        "m.compile('adam', tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True))\nn = int('30')\nm.fit(x, y, epochs=n)",
         limits={"max_epochs": 10},
     )
     assert info.status == "stopped" and "epochs=30" in info.message and info.cell == 2
@@ -190,7 +192,8 @@ def test_early_stop_when_epochs_run_past_the_limit(tmp_path, mnist_store):
         tmp_path,
         mnist_store,
         TINY,
-        "m = tf.keras.Sequential([tf.keras.Input((28, 28)), tf.keras.layers.Flatten(), tf.keras.layers.Dense(10)])\nm.compile('adam', tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True))\nfor _ in range(3):\n    m.fit(x, y, epochs=2, verbose=0)",
+        "m = tf.keras.Sequential([tf.keras.Input((28, 28)), tf.keras.layers.Flatten(), tf.keras.layers.Dense(10)])\n"
+        "m.compile('adam', tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True))\nfor _ in range(3):\n    m.fit(x, y, epochs=2, verbose=0)",
         limits={"max_epochs": 3},
     )
     assert info.status == "stopped" and rec.stopped_by == "epoch_limit"

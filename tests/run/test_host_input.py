@@ -18,17 +18,17 @@ import pytest
 
 from grader import pipeline
 from grader.cli.main import main
-from grader.run.execute import RunSpec
-from grader.run.evaluate import unsafe_tree
 from grader.i18n import t
-from grader.run.kernel_client import CappedClient, _well_formed, message_size
 from grader.last_resort import encodable, last_resort_result
 from grader.models import ExecutionInfo, GradeResult, Metrics, Recording
-from grader.report.outputs import write_outputs
 from grader.pipeline import Options, grade, read_record
+from grader.report.outputs import write_outputs
+from grader.run.evaluate import unsafe_tree
+from grader.run.execute import RunSpec
+from grader.run.kernel_client import CappedClient, _well_formed, message_size
 from grader.run.record import RecordError, parse_recording, read_recording
-from grader.sandbox.output import TreeTooLarge, directory_size, grading_folder, remove_tree, walk_tree
 from grader.run.submission import InvalidSubmission, load_submission
+from grader.sandbox.output import TreeTooLarge, directory_size, grading_folder, remove_tree, walk_tree
 from grader.untrusted import MAX_DEPTH, HostileInput, clean, depth_exceeds, load_json, read_regular_file, safe_text
 from tests.support.repository import ROOT, SCHEMA
 
@@ -90,7 +90,8 @@ def test_only_regular_files_are_read(tmp_path):
     os.mkfifo(fifo)  # a reader would block forever
     link.symlink_to("/etc/hostname")
     big.write_bytes(b"x" * 2048)
-    for path, key in [(fifo, "file.not_regular"), (link, "file.symlink"), (big, "file.too_large"), (tmp_path / "none", "file.missing"), (tmp_path, "file.not_regular")]:
+    cases = [(fifo, "file.not_regular"), (link, "file.symlink"), (big, "file.too_large"), (tmp_path / "none", "file.missing"), (tmp_path, "file.not_regular")]
+    for path, key in cases:
         with pytest.raises(HostileInput) as exc:
             read_regular_file(path, 1024)
         assert exc.value.key == key, path
@@ -216,7 +217,8 @@ def test_the_grading_folder_goes_however_deep_its_tree(tmp_path, monkeypatch):
 
 
 def message(msg_type: str, content: dict, buffers: list | None = None) -> dict:
-    return {"msg_type": msg_type, "header": {"msg_type": msg_type}, "parent_header": {"msg_id": "p"}, "metadata": {}, "content": content, "buffers": buffers or []}
+    return {"msg_type": msg_type, "header": {"msg_type": msg_type}, "parent_header": {"msg_id": "p"}, "metadata": {}, "content": content,
+            "buffers": buffers or []}
 
 
 def running_client(nb: nbformat.NotebookNode, max_chars: int) -> CappedClient:

@@ -16,7 +16,6 @@ import jsonschema
 import pytest
 
 from grader.i18n import t
-
 from tests.support.hostile import HOSTILE
 from tests.support.repository import SCHEMA
 

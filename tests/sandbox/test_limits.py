@@ -20,11 +20,9 @@ from pathlib import Path
 import pytest
 
 from grader import pipeline
-
 from grader.sandbox import cgroups
 from grader.sandbox import core as sb
 from grader.sandbox.cgroups import Cgroup, Controller
-
 from tests.support.hostile import TIMEOUT, assert_contained, attack, host_still_works
 from tests.support.sandbox import AVAILABLE, NoMemoryCgroup
 

@@ -13,20 +13,17 @@ from pathlib import Path
 
 import pytest
 
-from grader.sandbox import cgroups
-
-from grader.sandbox import modes as sandbox_modes
-
-from grader.sandbox import mounts as sandbox_mounts
-from grader.sandbox import core as sb
-from grader.run.evaluate import _answer, unsafe_tree
 from grader.models import EpochRecord, Evaluation, FitRecord, Recording
 from grader.pipeline import record_mismatch
+from grader.run.evaluate import _answer, unsafe_tree
+from grader.sandbox import cgroups
+from grader.sandbox import core as sb
+from grader.sandbox import modes as sandbox_modes
+from grader.sandbox import mounts as sandbox_mounts
 from grader.sandbox.limits import MiB
 from grader.sandbox.output import OutputSink, directory_size
 from tests.support.hostile import HOSTILE
 from tests.support.sandbox import AVAILABLE, linux, needs_bwrap, root, run_in
-
 
 # -- modes ------------------------------------------------------------------------------------
 
@@ -241,7 +238,9 @@ def _recording(last: float) -> Recording:
     return Recording(fits=(FitRecord(epochs_requested=10, initial_epoch=0, accuracy_metric="accuracy", epochs=(epoch,)),))
 
 
-@pytest.mark.parametrize(("recorded", "measured", "flagged"), [(0.995, 0.10, True), (0.995, 0.95, True), (0.991, 0.985, False), (0.97, 0.99, False), (0.995, None, False)])
+@pytest.mark.parametrize(("recorded", "measured", "flagged"), [
+    (0.995, 0.10, True), (0.995, 0.95, True), (0.991, 0.985, False), (0.97, 0.99, False), (0.995, None, False),
+])
 def test_recorded_accuracy_is_checked_against_the_model(recorded, measured, flagged):
     message = record_mismatch(_recording(recorded), Evaluation(test_accuracy=0.98, train_accuracy=measured), "en")
     assert bool(message) == flagged
@@ -285,7 +284,8 @@ def test_the_unsafe_mode_is_named_in_every_output(tmp_path):
 
     info = ExecutionInfo(status="ok", sandbox=sb.ISOLATION["none"])
     assert info.unsafe and not ExecutionInfo(status="ok", sandbox=sb.ISOLATION["unshare"]).unsafe
-    result = GradeResult(assignment="mnist-callback", submission="a.py", passed=True, score=5, max_score=5, checks=(), metrics=Metrics(), errors=(), duration_s=1.0, execution=info)
+    result = GradeResult(assignment="mnist-callback", submission="a.py", passed=True, score=5, max_score=5, checks=(), metrics=Metrics(), errors=(),
+                         duration_s=1.0, execution=info)
     assert "UNSAFE: graded without a sandbox" in summary(result)
     from grader.assignment import find_assignment
     from grader.report.html import render_report

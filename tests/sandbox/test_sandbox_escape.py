@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 
 import grader
-
 from tests.support.hostile import assert_contained, attack, connection_waiting, host_ip, isolating
 
 pytestmark = [pytest.mark.kernel, pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the sandbox is Linux's")]

@@ -26,12 +26,10 @@ from pathlib import Path
 import pytest
 
 from grader import pipeline
-
 from grader.run import host_memory
 from grader.sandbox import core as sb
 from grader.sandbox import seccomp
 from grader.sandbox.modes import is_root
-
 from tests.support.hostile import assert_contained, attack, connection_waiting, isolating
 from tests.support.sandbox import NoMemoryCgroup
 
