@@ -4,8 +4,8 @@ marker's guard. Plain helpers are in tests/support/."""
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 

@@ -4,7 +4,6 @@ unsound), and for real on every shipped assignment and a scaffolded one (they tr
 from __future__ import annotations
 
 import json
-import sys
 from dataclasses import replace
 from pathlib import Path
 

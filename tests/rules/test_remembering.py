@@ -6,7 +6,6 @@ the public test sets (/usr/share/datasets)."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np

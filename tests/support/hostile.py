@@ -58,7 +58,10 @@ def connection_waiting(listener: socket.socket, timeout: float = 0.5) -> bool:
         selector.register(listener, selectors.EVENT_READ)
         return bool(selector.select(timeout))
 
-def attack(tmp_path: Path, name: str, *, timeout: float = TIMEOUT, mode: str = "auto", memory_mb: int | None = None, report: bool = False, **values: object) -> Graded:
+
+def attack(
+    tmp_path: Path, name: str, *, timeout: float = TIMEOUT, mode: str = "auto", memory_mb: int | None = None, report: bool = False, **values: object
+) -> Graded:
     """Grade tests/hostile/NAME (placeholders filled from `values`) and write result.json (and
     the HTML report, with `report`, where this build has one)."""
     out = tmp_path / "out"
@@ -97,7 +100,8 @@ def processes_with(marker: str) -> list[int]:
     for name in os.listdir("/proc"):
         if name.isdigit():
             try:
-                if marker.encode() in Path(f"/proc/{name}/cmdline").read_bytes() and not Path(f"/proc/{name}/stat").read_text().rsplit(")", 1)[1].startswith(" Z"):
+                zombie = Path(f"/proc/{name}/stat").read_text().rsplit(")", 1)[1].startswith(" Z")
+                if marker.encode() in Path(f"/proc/{name}/cmdline").read_bytes() and not zombie:
                     found.append(int(name))
             except OSError:
                 pass

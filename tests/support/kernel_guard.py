@@ -44,7 +44,7 @@ class KernelGuard:
             self.check(args[0] if args else kwargs.get("args", ()))
             original(popen, *args, **kwargs)
 
-        subprocess.Popen.__init__ = init  # type: ignore[method-assign]
+        subprocess.Popen.__init__ = init  # type: ignore[method-assign, assignment]
         try:
             yield self
         finally:

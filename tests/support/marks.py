@@ -34,7 +34,7 @@ def leaves_out(markexpr: str, marks: set[str], registered: list[str]) -> bool:
         for n in range(len(others) + 1):
             for extra in itertools.combinations(others, n):
                 carried = marks | set(extra)
-                if expression.evaluate(lambda name, /, **kwargs: name in carried):
+                if expression.evaluate(lambda name, /, carried=carried, **kwargs: name in carried):
                     return False
     except Exception:  # noqa: BLE001 - any doubt: collect the module as usual
         return False

@@ -3,7 +3,7 @@ without a kernel."""
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from grader.models import EpochRecord, Evaluation, ExecutionInfo, FitRecord, LayerInfo, Recording
 

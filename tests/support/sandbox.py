@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Sequence
+from pathlib import Path
 
 import pytest
 
@@ -18,7 +20,10 @@ AVAILABLE = [m for m in sandbox_modes.ISOLATING if (sandbox_modes.bwrap_path() i
 """The isolating modes this machine offers: every isolation test runs in each of them."""
 
 
-def run_in(sandbox: sb.Sandbox, code: str, *, timeout: float = 60, readable=(), writable=()) -> tuple[subprocess.CompletedProcess, sb.Run]:
+def run_in(
+    sandbox: sb.Sandbox, code: str, *, timeout: float = 60, readable: Sequence[Path] = (), writable: Sequence[Path] = ()
+) -> tuple[subprocess.CompletedProcess, sb.Run]:
+    """Run `code` with this Python in a new run of `sandbox` (in its folder work/)."""
     run = sandbox.new_run("test")
     cwd = sandbox.root / "work"
     cwd.mkdir(exist_ok=True)
