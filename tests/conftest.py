@@ -11,6 +11,7 @@ import pytest
 
 from grader.assignment import Assignment, find_assignment
 from grader.sandbox.core import Sandbox
+from tests.support.gradings import Gradings
 from tests.support.kernel_guard import KernelGuard
 from tests.support.marks import leaves_out, module_marks
 
@@ -62,6 +63,13 @@ def mnist_store() -> Path:
     from grader.data.datasets import ensure_mnist
 
     return ensure_mnist()
+
+
+@pytest.fixture(scope="session")
+def gradings(tmp_path_factory: pytest.TempPathFactory, mnist_store: Path) -> Gradings:
+    """Gradings shared by the session: each reference solution trained once, and a submission graded
+    twice with the same settings run once (tests/support/gradings.py)."""
+    return Gradings(tmp_path_factory.mktemp("gradings"))
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from grader.assignment import find_assignment
-from grader.pipeline import Options, grade
+from grader.pipeline import Options
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -35,9 +35,11 @@ def cases(fast_only: bool = False) -> list:
     return params
 
 
-def grade_sample(assignment: str, spec: dict, full: bool):
+def grade_sample(gradings, assignment: str, spec: dict, full: bool):
+    """Through the session's gradings: without `full`, these are the settings `grader validate`
+    grades a sample with, so tests/authoring/test_validation.py takes the same run."""
     options = Options(lang="en", full=full, entry=spec.get("entry"), timeout_s=spec.get("timeout_s"))
-    return grade(SAMPLES / assignment / spec["file"], find_assignment(assignment), options)
+    return gradings.grade(SAMPLES / assignment / spec["file"], find_assignment(assignment), options)
 
 
 def test_every_sample_file_is_described():
@@ -48,8 +50,8 @@ def test_every_sample_file_is_described():
 
 @pytest.mark.parametrize(("assignment", "stem", "spec"), cases())
 @pytest.mark.kernel
-def test_sample_gets_its_expected_verdict(assignment, stem, spec, mnist_store):
-    result = grade_sample(assignment, spec, full=True)
+def test_sample_gets_its_expected_verdict(assignment, stem, spec, gradings):
+    result = grade_sample(gradings, assignment, spec, full=True)
     outcome = {c.id: c.passed for c in result.checks}
     detail = {c.id: c.message for c in result.checks if not c.passed}
     for check_id, expected in spec.get("checks", {}).items():
@@ -63,8 +65,8 @@ def test_sample_gets_its_expected_verdict(assignment, stem, spec, mnist_store):
 
 @pytest.mark.parametrize(("assignment", "stem", "spec"), [c for c in cases() if not c.values[2]["passed"] and c.values[2].get("early")])
 @pytest.mark.kernel
-def test_rule_breaks_get_an_early_verdict(assignment, stem, spec, mnist_store):
-    result = grade_sample(assignment, spec, full=False)
+def test_rule_breaks_get_an_early_verdict(assignment, stem, spec, gradings):
+    result = grade_sample(gradings, assignment, spec, full=False)
     failing = {c.id for c in result.checks if not c.passed}
     assert spec["early"] in failing and result.execution.status in ("not_run", "stopped")
     assert result.duration_s < 30

@@ -239,7 +239,10 @@ def test_shipped_assignments_are_described_and_their_skeletons_sound(assignment)
 @pytest.mark.slow
 @pytest.mark.parametrize("assignment", SHIPPED)
 @pytest.mark.kernel
-def test_shipped_assignment_is_sound(assignment, mnist_store):
+def test_shipped_assignment_is_sound(assignment, gradings, monkeypatch):
+    """Through the session's gradings: the reference solution is tests/test_reference.py's run, and
+    a sample graded as tests/test_samples.py grades it (the early verdicts) is graded once."""
+    monkeypatch.setattr("grader.pipeline.grade", gradings.grade)
     lines: list[str] = []
     report = validate(assignment, log=lines.append)
     assert report.sound, "\n".join(lines)
@@ -249,6 +252,7 @@ def test_shipped_assignment_is_sound(assignment, mnist_store):
 @pytest.mark.parametrize("dataset", ["mnist", "fashion_mnist"])
 @pytest.mark.kernel
 def test_a_scaffolded_assignment_is_sound_as_created(tmp_path, dataset, mnist_store):
+    # Its own gradings: the scaffold's reference and samples are its own files, graded by no other test.
     scaffold("sixth", tmp_path, dataset=dataset, log=lambda _: None)
     lines: list[str] = []
     report = validate(tmp_path / "assignments" / "sixth", log=lines.append)

@@ -61,6 +61,7 @@ SAMPLE = Path(__file__).resolve().parents[1] / "samples" / "mnist-conv" / "separ
 def test_the_kernel_records_the_layers_it_stopped_on(conv_assignment, tmp_path):
     """The issue's module, graded for real: the kernel stops at fit, and the record holds the layers
     it counted, so layer_limit and the report's model section show them."""
+    # Its own grading, in Chinese (the messages are the point): tests/test_samples.py grades this sample in English.
     from grader.report.outputs import write_outputs
     from grader.pipeline import Options, grade
 
