@@ -96,6 +96,7 @@ def test_the_code_runs_unprivileged_and_limited(box):
 
 
 @linux
+@pytest.mark.kernel  # a gigabyte written in the sandbox
 def test_file_size_limit(box):
     proc, _ = run_in(box, "open('big', 'wb').write(b'x' * (1100 << 20))")
     assert proc.returncode != 0 and "File too large" in proc.stderr
