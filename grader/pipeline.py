@@ -15,23 +15,23 @@ import nbformat
 
 from grader import __version__
 from grader.assignment import Assignment
-from grader.rules.checks import Measured, execution_message, metrics_of, run_checks, stop_reason
 from grader.data.datasets import ensure_dataset
-from grader.errors import GraderError
-from grader.run.evaluate import Evaluator
 from grader.data.heldout import prepare
-from grader.run.execute import RunSpec, execute
-from grader.run.figures import prepare_matplotlib
+from grader.errors import GraderError
 from grader.i18n import t
-from grader.rules.integrity import compare
 from grader.last_resort import encodable, last_resort_result
 from grader.models import Evaluation, ExecutionInfo, Finding, GradeResult, Recording
 from grader.options import Options, Settings, resolve
+from grader.rules.checks import Measured, execution_message, metrics_of, run_checks, stop_reason
+from grader.rules.integrity import compare
 from grader.rules.precheck import localise, precheck
+from grader.run.evaluate import Evaluator
+from grader.run.execute import RunSpec, execute
+from grader.run.figures import prepare_matplotlib
 from grader.run.record import RecordError, read_recording
+from grader.run.submission import InvalidSubmission, Submission, load_submission
 from grader.sandbox.core import Sandbox
 from grader.sandbox.output import grading_folder
-from grader.run.submission import InvalidSubmission, Submission, load_submission
 
 EVALUATION_MIN_S, EVALUATION_MAX_S = 20.0, 300.0  # the evaluation's time, whatever is left of the limit
 MISMATCH_MARGIN = 0.03  # recorded last-epoch accuracy may exceed what the exported model achieves by this

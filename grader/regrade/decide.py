@@ -134,7 +134,8 @@ def first_stop(recording: Recording, limits: dict[str, int | None] | None, *, we
         return None
     most = limits.get("max_epochs")
     kinds: list[str] = [layer.kind for layer in recording.layers]
-    too_many = any(allowed is not None and kinds.count(kind) > allowed for kind, allowed in (("conv", limits.get("max_conv")), ("pool", limits.get("max_pool"))))
+    allowed_of = (("conv", limits.get("max_conv")), ("pool", limits.get("max_pool")))
+    too_many = any(allowed is not None and kinds.count(kind) > allowed for kind, allowed in allowed_of)
     total = 0
     for i, fit in enumerate(recording.fits):
         if most is not None and isinstance(fit.epochs_requested, int) and fit.epochs_requested > most:

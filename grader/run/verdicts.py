@@ -118,7 +118,8 @@ def cell_error(notebook: NotebookNode, index: int, exc: CellExecutionError, lang
     if role == "setup":
         raise SetupCellFailed(exception)
     if ename == "GraderStop":
-        return ExecutionInfo(status="stopped", message=evalue, cell=student_cell_number(notebook, index))  # the kernel's words: the pipeline says why, localised
+        # the kernel's words: the pipeline says why, localised
+        return ExecutionInfo(status="stopped", message=evalue, cell=student_cell_number(notebook, index))
     traceback = _student_frames(exc, lang)
     lines = LINE_IN_TRACEBACK.findall(traceback)
     cell = student_cell_number(notebook, index)

@@ -17,4 +17,6 @@ from grader.similar.analysis import find_similar
 from grader.similar.command import run_similar_command
 from grader.similar.model import CodeMatch, Pair, SimilarityReport, SimilarUsageError, Skipped, Submission, Thresholds, TrainingMatch
 
-__all__ = ["CodeMatch", "Pair", "SimilarityReport", "SimilarUsageError", "Skipped", "Submission", "Thresholds", "TrainingMatch", "find_similar", "run_similar_command"]
+__all__ = [
+    "CodeMatch", "Pair", "SimilarityReport", "SimilarUsageError", "Skipped", "Submission", "Thresholds", "TrainingMatch", "find_similar", "run_similar_command",
+]

@@ -105,7 +105,7 @@ def pair_view(row: dict[str, Any], pair: Pair, report: SimilarityReport, skipped
     a, b = report.submissions[pair.a], report.submissions[pair.b]
     epochs = []
     if pair.training:
-        epochs = [{"number": n, "a": x, "b": y} for n, (x, y) in enumerate(zip(a.epochs, b.epochs), start=1)][:200]
+        epochs = [{"number": n, "a": x, "b": y} for n, (x, y) in enumerate(zip(a.epochs, b.epochs, strict=False), start=1)][:200]
     return {
         **row,
         "left": {**code_view(a, pair.code.spans_a if pair.code else ()), "skipped": field(skipped.get(pair.a, ""), 500)},
@@ -131,8 +131,8 @@ def render_page(report: SimilarityReport, lang: str | None = None, now: _dt.date
     skipped = {s.student: s.detail or t(f"skip.{s.reason}", path="", chars="", cells="", limit="") for s in report.skipped}
     rows = [pair_row(n, p, report) for n, p in enumerate(flagged[:MAX_TABLE], start=1)]
     near_rows = [pair_row(len(flagged) + n, p, report) for n, p in enumerate(nearest, start=1)]
-    views = [pair_view(r, p, report, skipped) for r, p in zip(rows, flagged) if r["view"]]
-    near_views = [pair_view(r, p, report, skipped) for r, p in zip(near_rows, nearest)][: max(0, MAX_VIEWS - len(views))]
+    views = [pair_view(r, p, report, skipped) for r, p in zip(rows, flagged, strict=False) if r["view"]]  # rows: the first MAX_TABLE
+    near_views = [pair_view(r, p, report, skipped) for r, p in zip(near_rows, nearest, strict=True)][: max(0, MAX_VIEWS - len(views))]
     for r in near_rows:
         r["view"] = any(v["id"] == r["id"] for v in near_views)
     th = report.thresholds

@@ -38,7 +38,7 @@ def difference(a: tuple[Epoch, ...], b: tuple[Epoch, ...]) -> float | None:
     if len(a) != len(b):
         return None
     largest = 0.0
-    for x, y in zip(a, b):
+    for x, y in zip(a, b, strict=True):
         if (x.accuracy is None) != (y.accuracy is None):
             return None
         largest = max(largest, abs(x.loss - y.loss))
