@@ -10,24 +10,24 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader.authoring import validation as authoring
 from grader.assignment import find_assignment
+from grader.authoring import validation as authoring
 from grader.authoring.scaffold import scaffold
 from grader.authoring.validation import validate
 from grader.cli.main import main
 from grader.models import CheckResult, Evaluation, ExecutionInfo, Figure, FigureCell, Finding, GradeResult, Metrics, Recording
-
 from tests.support.repository import BASE, ROOT, SHIPPED
-
 
 # ---------------------------------------------------------------------------------------------
 # validate, on a stand-in grader: seconds, and every way an assignment can be unsound
 
 
-def fake_result(assignment, path: Path, failing: dict[str, str] | None = None, status: str = "ok", stopped_by: str | None = None, findings: tuple = ()) -> GradeResult:
+def fake_result(assignment, path: Path, failing: dict[str, str] | None = None, status: str = "ok", stopped_by: str | None = None,
+                findings: tuple = ()) -> GradeResult:
     failing = failing or {}
     checks = tuple(
-        CheckResult(id=c, passed=c not in failing, score=0.0 if c in failing else p, max_score=p, message=failing.get(c, "fine"), blocking=c != "skeleton_integrity")
+        CheckResult(id=c, passed=c not in failing, score=0.0 if c in failing else p, max_score=p, message=failing.get(c, "fine"),
+                    blocking=c != "skeleton_integrity")
         for c, p in assignment.points.items()
     )
     return GradeResult(
@@ -59,10 +59,13 @@ def scaffolded(tmp_path):
 def fake_grader(monkeypatch):
     """`grader.pipeline.grade` answering per file name; by default a sound assignment's verdicts."""
     verdicts = {
-        "skeleton.ipynb": lambda a, p: fake_result(a, p, {"epoch_limit": "no training", "stop_message": "no training", "accuracy_threshold": "no", "test_accuracy": "no"}),
+        "skeleton.ipynb": lambda a, p: fake_result(
+            a, p, {"epoch_limit": "no training", "stop_message": "no training", "accuracy_threshold": "no", "test_accuracy": "no"}),
         "solution.ipynb": lambda a, p: fake_result(a, p),
-        "epochs_over.ipynb": lambda a, p: fake_result(a, p, {c: "x" for c in a.points if c not in ("skeleton_integrity",)}, "not_run", findings=static("epoch_limit")),
-        "no_callback.ipynb": lambda a, p: fake_result(a, p, {c: "x" for c in a.points if c not in ("skeleton_integrity",)}, "not_run", findings=static("stop_message")),
+        "epochs_over.ipynb": lambda a, p: fake_result(
+            a, p, {c: "x" for c in a.points if c not in ("skeleton_integrity",)}, "not_run", findings=static("epoch_limit")),
+        "no_callback.ipynb": lambda a, p: fake_result(
+            a, p, {c: "x" for c in a.points if c not in ("skeleton_integrity",)}, "not_run", findings=static("stop_message")),
         "packages_probe.py": probe_result,
     }
     graded: list[str] = []
@@ -166,7 +169,8 @@ def test_quick_grades_no_reference_and_no_full_training(scaffolded, fake_grader)
     expected = scaffolded.parent.parent / "tests" / "samples" / "expected.toml"
     text = expected.read_text(encoding="utf-8")
     text = text.replace('slow = false\nearly = "stop_message"', "slow = true")  # no_callback now needs full training
-    expected.write_text(text.replace("checks = { epoch_limit = true, stop_message = false", "checks = { epoch_limit = true, stop_message = false"), encoding="utf-8")
+    expected.write_text(text.replace("checks = { epoch_limit = true, stop_message = false", "checks = { epoch_limit = true, stop_message = false"),
+                        encoding="utf-8")
     lines: list[str] = []
     report = validate(scaffolded, quick=True, log=lines.append)
     assert report.sound and fake_grader[1] == ["packages_probe.py", "skeleton.ipynb", "epochs_over.ipynb"]

@@ -102,7 +102,8 @@ class Runner:
     def __call__(self, job: Job, **_: Any) -> dict[str, Any]:
         self.calls.append(job.student)
         assignment = load_assignment(Path(job.assignment_ref or ""))
-        result = grade_like_pipeline(Path(job.path or ""), assignment, job.options.get("timeout_s"), bool(job.options.get("full")), job.options.get("lang") or "en")
+        options = job.options
+        result = grade_like_pipeline(Path(job.path or ""), assignment, options.get("timeout_s"), bool(options.get("full")), options.get("lang") or "en")
         return {"student": job.student, "key": job.key, "outcome": "graded", "result": result.to_dict(), "kind": "", "message": "",
                 "log_tail": "", "wall_s": 0.1}
 
@@ -140,7 +141,8 @@ def graded(tmp_path: Path, assignment_folder: Path) -> Callable[..., tuple[Path,
         for student, text in (files or CLASS).items():
             (subs / f"{student}.py").write_text(text)
         runner = Runner()
-        run_batch([subs], load_assignment(assignment_folder), options or Options(lang="en"), BatchSettings(outdir=out, progress="none"), runner=runner, out=io.StringIO())
+        run_batch([subs], load_assignment(assignment_folder), options or Options(lang="en"), BatchSettings(outdir=out, progress="none"), runner=runner,
+                  out=io.StringIO())
         return subs, out, runner
 
     return run

@@ -66,7 +66,8 @@ def test_what_the_stored_result_cannot_say_is_a_reason_to_run_it_again(tmp_path,
     edit(assignment_folder, 'dataset = "fashion_mnist"', 'dataset = "mnist"')
     fewer = edit(assignment_folder, 'packages = ["tensorflow", "keras", "numpy", "matplotlib"]', 'packages = ["tensorflow", "keras", "numpy"]')
     assert why(n=now_of(fewer, lang="en")) == "packages"
-    entry = edit(assignment_folder, 'packages = ["tensorflow", "keras", "numpy"]', 'entry = "train_mnist"\npackages = ["tensorflow", "keras", "numpy", "matplotlib"]')
+    entry = edit(assignment_folder, 'packages = ["tensorflow", "keras", "numpy"]',
+                 'entry = "train_mnist"\npackages = ["tensorflow", "keras", "numpy", "matplotlib"]')
     assert why(n=now_of(entry, lang="en")) == "entry"
     broken = replace(result, recording=replace(result.recording, fits=(replace(result.recording.fits[0], epochs=("not an epoch",)),)))
     assert why(broken) == "unjudgeable"

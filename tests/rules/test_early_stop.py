@@ -12,7 +12,8 @@ from grader.models import Evaluation, ExecutionInfo, LayerInfo, Recording
 
 
 def conv_layers(*kinds: str) -> tuple[LayerInfo, ...]:
-    return tuple(LayerInfo(name=f"l{i}", class_name={"conv": "Conv2D", "pool": "MaxPooling2D"}.get(k, "Dense"), output_shape="?", params=1, kind=k) for i, k in enumerate(kinds))  # type: ignore[arg-type]
+    classes = {"conv": "Conv2D", "pool": "MaxPooling2D"}
+    return tuple(LayerInfo(name=f"l{i}", class_name=classes.get(k, "Dense"), output_shape="?", params=1, kind=k) for i, k in enumerate(kinds))  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
@@ -26,7 +27,8 @@ def test_an_early_stop_on_layers_fails_layer_limit_with_the_counts_in_the_report
     if lang == "en":
         assert layer.message == "The model has 2 convolution layers; at most 1 allowed"
         assert layer.measured == "2 convolution(s), 1 pooling layer(s) counted on the trained model"
-        assert result.errors[0] == "The grader stopped the run early because a rule was already broken: The model has 2 convolution layers; at most 1 allowed (cell 5)."
+        assert result.errors[0] == ("The grader stopped the run early because a rule was already broken: "
+                                    "The model has 2 convolution layers; at most 1 allowed (cell 5).")
     for check in result.checks:
         if check.id not in ("layer_limit", "execution", "skeleton_integrity"):
             assert not check.passed and check.message.startswith("Not evaluated" if lang == "en" else "未评估")
@@ -62,8 +64,8 @@ def test_the_kernel_records_the_layers_it_stopped_on(conv_assignment, tmp_path):
     """The issue's module, graded for real: the kernel stops at fit, and the record holds the layers
     it counted, so layer_limit and the report's model section show them."""
     # Its own grading, in Chinese (the messages are the point): tests/test_samples.py grades this sample in English.
-    from grader.report.outputs import write_outputs
     from grader.pipeline import Options, grade
+    from grader.report.outputs import write_outputs
 
     result = grade(SAMPLE, conv_assignment, Options(lang="zh"))
     assert result.execution.status == "stopped" and result.recording.stopped_by == "layer_limit"

@@ -12,11 +12,10 @@ import numpy as np
 import pytest
 
 from grader.data import heldout
-from grader.rules.checks import Measured, run_checks
 from grader.data.heldout import SHIFT_GAP, perturbed, split_rows
 from grader.i18n import t
 from grader.models import Evaluation
-
+from grader.rules.checks import Measured, run_checks
 from tests.support.recordings import OK, good_recording
 from tests.support.sandbox import AVAILABLE, linux, run_in
 
@@ -34,7 +33,7 @@ def test_perturbed_moves_each_image_one_pixel_and_adds_mild_noise():
     shifts = [pad[:, 1 - dy : 29 - dy, 1 - dx : 29 - dx] for dy, dx in [(-1, 0), (1, 0), (0, -1), (0, 1)]]
     which = [[int((moved[i] == s[i]).all()) for s in shifts] for i in range(len(x))]
     assert all(sum(w) == 1 for w in which)  # each image is exactly one of the four one-pixel moves
-    assert all(sum(col) > 60 for col in zip(*which))  # and every direction is drawn
+    assert all(sum(col) > 60 for col in zip(*which, strict=True))  # and every direction is drawn
     noisy = perturbed(x, np.random.default_rng(1))
     assert noisy.dtype == np.uint8 and noisy.shape == x.shape
     assert np.abs(noisy.astype(int) - moved.astype(int)).max() <= heldout.SHIFT_NOISE
@@ -77,7 +76,7 @@ def lookup_and_honest(store: Path) -> tuple[Evaluation, Evaluation]:
         flat = images.reshape(len(images), -1).astype("float32")
         return -((flat**2).sum(1, keepdims=True) - 2 * flat @ centroids.T + (centroids**2).sum(1))
 
-    table = {img.tobytes(): label for img, label in zip(x_test, y_test)}
+    table = {img.tobytes(): label for img, label in zip(x_test, y_test, strict=True)}
 
     def lookup(images: np.ndarray) -> np.ndarray:
         out = honest(images)
@@ -92,7 +91,8 @@ def lookup_and_honest(store: Path) -> tuple[Evaluation, Evaluation]:
 
     def measured(model) -> Evaluation:
         acc = lambda images, labels: float((model(images).argmax(1) == labels).mean())  # noqa: E731
-        return Evaluation(heldout_accuracy=acc(x, y), heldout_images=len(x), shifted_accuracy=acc(shifted, y), test_accuracy=acc(x_test, y_test), test_images=len(x_test))
+        return Evaluation(heldout_accuracy=acc(x, y), heldout_images=len(x), shifted_accuracy=acc(shifted, y), test_accuracy=acc(x_test, y_test),
+                          test_images=len(x_test))
 
     return measured(lookup), measured(honest)
 
@@ -108,7 +108,8 @@ def test_a_lookup_of_the_public_test_set_fails_on_the_shifted_images_and_an_hone
     assert "shifted by one pixel" in failed.message and "\n" not in failed.message
     assert failed.hint == t("en", "checks.test_accuracy.hint_remembered")
     # judged on its own figure (a nearest centroid is below mnist-callback's 97%), not for remembering
-    assert verdict(callback_assignment, honest).message == t("en", "checks.test_accuracy.fail", images="5,000", accuracy=f"{honest.heldout_accuracy * 100:.2f}%", minimum="97.00%")
+    expected = t("en", "checks.test_accuracy.fail", images="5,000", accuracy=f"{honest.heldout_accuracy * 100:.2f}%", minimum="97.00%")
+    assert verdict(callback_assignment, honest).message == expected
 
 
 def test_the_shift_gap_is_a_margin_not_a_bound(callback_assignment):

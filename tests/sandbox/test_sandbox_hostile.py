@@ -19,9 +19,8 @@ import uuid
 import pytest
 
 from grader import pipeline
-
-from grader.sandbox import core as sb
 from grader.i18n import t
+from grader.sandbox import core as sb
 from tests.support.hostile import GRACE, assert_contained, attack, connection_waiting, host_ip, host_still_works, isolating, processes_with, watch_for
 
 pytestmark = [pytest.mark.kernel, pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the sandbox is Linux's")]

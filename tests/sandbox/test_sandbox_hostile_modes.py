@@ -10,7 +10,6 @@ import pytest
 
 from grader.assignment import find_assignment
 from grader.pipeline import Options, grade
-
 from tests.support.hostile import GRACE, HOSTILE, attack, host_still_works, processes_with, watch_for
 from tests.support.sandbox import AVAILABLE
 
@@ -49,7 +48,8 @@ class Stop(tf.keras.callbacks.Callback):
         if logs.get("accuracy") > 0.99:
             print("Reached 99% accuracy so cancelling training!")
             self.model.stop_training = True
-model = tf.keras.Sequential([tf.keras.Input((28, 28)), tf.keras.layers.Flatten(), tf.keras.layers.Dense(64, activation="relu"), tf.keras.layers.Dense(10, activation="softmax")])
+model = tf.keras.Sequential([tf.keras.Input((28, 28)), tf.keras.layers.Flatten(), tf.keras.layers.Dense(64, activation="relu"),
+                             tf.keras.layers.Dense(10, activation="softmax")])
 model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
 model.fit(x_train, y_train, epochs=2, callbacks=[Stop()])
 """
