@@ -11,7 +11,7 @@ from grader.batch.gradebook import SCHEMA_VERSION, Gradebook
 from grader.errors import EXIT_FAILED, EXIT_PASSED
 from grader.regrade import plan_regrade, regrade_one, run_regrade_command
 from grader.report.outputs import write_outputs
-from tests.regrade.conftest import CLASS, edit, grade_like_pipeline
+from tests.regrade.regrade_helpers import CLASS, edit, grade_like_pipeline
 
 
 def test_the_command_finds_the_batch_s_assignment_and_says_what_it_did(graded, assignment_folder):

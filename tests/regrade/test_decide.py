@@ -18,7 +18,7 @@ from grader.pipeline import early_stop_limits
 from grader.regrade import plan_regrade
 from grader.regrade.decide import Now, Previous, decide, first_stop
 from grader.regrade.plan import Stored
-from tests.regrade.conftest import CLASS, edit, grade_like_pipeline
+from tests.regrade.regrade_helpers import CLASS, edit, grade_like_pipeline
 
 KINDS = {**CLASS, "fay": "# kind: mismatch\n", "gus": "# kind: damaged\n", "hal": "# kind: truncated\n"}
 

@@ -1,4 +1,4 @@
-"""grader regrade on a small class graded without a kernel (tests/regrade/conftest.py): a changed
+"""grader regrade on a small class graded without a kernel (tests/regrade/regrade_helpers.py): a changed
 threshold changes exactly the verdicts it decides and runs nothing; a lowered epoch limit or a
 raised time limit runs again exactly the submission its old value stopped; a damaged result.json
 runs again; the gradebook keeps every version and the exports take the latest."""
@@ -12,7 +12,7 @@ from grader.batch.gradebook import Gradebook
 from grader.batch.keys import assignment_sha256
 from grader.exports import ExportSettings, write_export
 from grader.regrade import plan_regrade, regrade, render_plan
-from tests.regrade.conftest import edit, grade_like_pipeline
+from tests.regrade.regrade_helpers import edit, grade_like_pipeline
 
 
 def same(a, b) -> bool:

@@ -7,7 +7,7 @@ import json
 
 from grader.cli.main import main
 from grader.errors import EXIT_PASSED, EXIT_USAGE
-from tests.regrade.conftest import CLASS, edit
+from tests.regrade.regrade_helpers import CLASS, edit
 
 
 def test_regrade_dry_run_then_regrade(graded, assignment_folder, capsys):

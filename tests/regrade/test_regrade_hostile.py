@@ -52,7 +52,7 @@ from grader.pipeline import assemble, record_mismatch
 from grader.regrade import plan_regrade
 from grader.regrade.decide import Now, Previous, decide
 from grader.regrade.plan import Stored
-from tests.regrade.conftest import CLASS, SANDBOX, edit, grade_like_pipeline
+from tests.regrade.regrade_helpers import CLASS, SANDBOX, edit, grade_like_pipeline
 from tests.support.recordings import EVALUATED, MESSAGE, epochs
 
 FORGED = {"alice": CLASS["alice"], "fay": "# kind: mismatch\n", "gus": "# kind: damaged\n"}
