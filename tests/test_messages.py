@@ -185,7 +185,7 @@ def test_a_changed_skeleton_line_is_named_in_the_results_language(callback_assig
 def test_junit_labels_follow_each_results_language(callback_assignment):
     from grader.exports import ExportSettings, SimpleEntry
     from grader.exports.junit import render
-    from tests.exports.test_exports import result
+    from tests.support.results import result
 
     failed = {"stop_message": False, "skeleton_integrity": False}
     students = (("ann", "zh"), ("bob", "en"))
@@ -211,7 +211,7 @@ def test_a_crashed_grading_says_how_in_the_results_language(callback_assignment,
 
 def test_a_result_for_another_assignment_is_a_crash_named_by_kind(callback_assignment):
     from grader.batch.results import result_of_outcome
-    from tests.exports.test_exports import result
+    from tests.support.results import result
 
     other = result(callback_assignment, {}).to_dict() | {"assignment": "mnist-conv"}
     crashed, was_crash = result_of_outcome(callback_assignment, "a.py", "zh", {"outcome": "graded", "result": other})

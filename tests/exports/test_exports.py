@@ -19,36 +19,20 @@ import json
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from grader import __version__
 from grader.batch.gradebook import Gradebook
 from grader.batch.results import crash_result
 from grader.cli.main import main
 from grader.errors import EXIT_PASSED, EXIT_USAGE
 from grader.exports import FORMATS, ExportSettings, SimpleEntry, entries_from_results, number, render, write_export
 from grader.exports import gradescope as gs
-from grader.models import CheckResult, ExecutionInfo, GradeResult, Metrics
+from grader.models import GradeResult
 from tests.exports.export_validators import Links, validate_canvas, validate_gradescope, validate_junit, validate_moodle
+from tests.support.results import result
 
 # ------------------------------------------------------------------------------------------ entries
-
-
-def result(assignment: Any, passes: dict[str, bool], lang: str = "en", status: str = "ok", printed: str = "") -> GradeResult:
-    checks = tuple(
-        CheckResult(id=c, passed=passes.get(c, True), score=p if passes.get(c, True) else 0.0, max_score=p,
-                    message=f"{c} {'ok' if passes.get(c, True) else 'failed'}{printed}", required=f"{c} required",
-                    measured="measured", hint="" if passes.get(c, True) else "do better", blocking=c != "skeleton_integrity")
-        for c, p in assignment.points.items()
-    )
-    passed = all(c.passed for c in checks if c.blocking)
-    return GradeResult(assignment=assignment.id, submission="nb.ipynb", passed=passed, score=sum(c.score for c in checks),
-                       max_score=sum(c.max_score for c in checks), checks=checks, metrics=Metrics(epochs_run=3),
-                       errors=() if passed else ("Cell 2 raised ValueError",), duration_s=12.3,
-                       execution=ExecutionInfo(status=status, message="" if status == "ok" else "failed"), lang=lang,
-                       grader_version=__version__)
 
 
 @pytest.fixture
