@@ -43,9 +43,11 @@ class Token:
 
 def _raw_tokens(source: str) -> Iterator[tokenize.TokenInfo]:
     """The tokens of `source`; a cell that tokenize cannot read whole is read line by line, each
-    line as far as it goes (an unclosed string or a bad dedent loses only its own line)."""
+    line as far as it goes (an unclosed string or a bad dedent loses only its own line). No token
+    keeps its `line`: from Python 3.12 on each token's is a copy of its own, and 100,000 tokens on
+    one line of 200,000 characters would hold 20 GB."""
     try:
-        yield from list(tokenize.generate_tokens(io.StringIO(source).readline))
+        yield from [tok._replace(line="") for tok in tokenize.generate_tokens(io.StringIO(source).readline)]
         return
     except (tokenize.TokenError, SyntaxError, ValueError):
         pass
@@ -53,7 +55,7 @@ def _raw_tokens(source: str) -> Iterator[tokenize.TokenInfo]:
         try:
             for tok in tokenize.generate_tokens(io.StringIO(line.strip()).readline):
                 offset = len(line) - len(line.lstrip())
-                yield tok._replace(start=(number, tok.start[1] + offset), end=(number, tok.end[1] + offset))
+                yield tok._replace(start=(number, tok.start[1] + offset), end=(number, tok.end[1] + offset), line="")
         except (tokenize.TokenError, SyntaxError, ValueError):
             continue
 
@@ -61,13 +63,15 @@ def _raw_tokens(source: str) -> Iterator[tokenize.TokenInfo]:
 def _significant(source: str) -> list[tokenize.TokenInfo]:
     """Tokens that carry meaning: no comments, layout or stray spaces; an f-string as one token."""
     kept: list[tokenize.TokenInfo] = []
-    fstring: list[tokenize.TokenInfo] = []
+    fstring: tokenize.TokenInfo | None = None  # the start of the f-string being read
+    depth = 0  # f-strings open (nested ones in its replacement fields)
     for tok in _raw_tokens(source):
         if tok.type == _FSTRING_START or fstring:
-            fstring.append(tok)
-            if tok.type == _FSTRING_END and sum(1 for f in fstring if f.type == _FSTRING_START) == sum(1 for f in fstring if f.type == _FSTRING_END):
-                kept.append(tokenize.TokenInfo(tokenize.STRING, "f''", fstring[0].start, tok.end, ""))
-                fstring = []
+            fstring = fstring or tok
+            depth += (tok.type == _FSTRING_START) - (tok.type == _FSTRING_END)
+            if depth == 0:
+                kept.append(tokenize.TokenInfo(tokenize.STRING, "f''", fstring.start, tok.end, ""))
+                fstring = None
             continue
         if tok.type in _DROPPED or (tok.type == tokenize.ERRORTOKEN and not tok.string.strip()):
             continue
