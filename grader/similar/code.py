@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from grader.similar.model import CodeMatch, Span, Thresholds
-from grader.similar.tokens import Token, line_keys, normalise
+from grader.similar.tokens import Token, imported_names, lex, line_keys, normalise
 from grader.similar.winnow import Vocabulary, kgram_hashes, winnow
 
 MAX_TOKENS = 60_000  # of one submission, after the skeleton's lines are left out
@@ -34,8 +34,9 @@ class Skeleton:
             return cls(frozenset(), frozenset())
         lines: set[tuple[str, ...]] = set()
         hashes: set[int] = set()
+        imported = imported_names([lex(source) for source in sources])  # its import cell binds `tf` for every other
         for source in sources:
-            tokens = normalise([source])
+            tokens = normalise([source], imported)
             lines.update(line_keys(tokens).values())
             hashes.update(kgram_hashes([t.norm for t in tokens], thresholds.kgram, vocabulary))
         return cls(frozenset(lines), frozenset(hashes))

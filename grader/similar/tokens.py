@@ -1,11 +1,14 @@
 """Python source as the shape of its code: tokens with names and literal values normalised.
 
-`tokenize` reads each cell (nothing is executed). Comments and whitespace are dropped; a name the
+`tokenize` reads each cell (nothing is executed). Comments, whitespace, the `;` between statements
+and statements of one token that do nothing (`None`, `...`, `pass`) are dropped; a name the
 student chose becomes `N`, a number `NUM`, a string `STR`. Keywords, operators, attribute names
 (`model.fit`), keyword arguments (`activation=`), builtins, module paths and the names imports
-bind (`tf`, `Dense`) keep their text: renaming a variable changes none of them, so
-`tf.keras.layers.Conv2D(32, 3)` stays `tf . keras . layers . Conv2D ( NUM , NUM )`.
-Each token keeps where it came from, for highlighting.
+bind keep their text, a name an import binds under an alias the imported one's (`import
+tensorflow as T`: `T` reads `tensorflow`, as `tf` does): renaming a variable or an alias changes
+none of them, so `tf.keras.layers.Conv2D(32, 3)` reads `tensorflow . keras . layers . Conv2D (
+NUM , NUM )`. Names are read as Python reads them, in NFKC (`ｍodel.ｆit` is `model.fit`). Each
+token keeps where it came from, for highlighting.
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ import io
 import keyword
 import re
 import tokenize
-from collections.abc import Iterator, Sequence
+import unicodedata
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 NAME, NUMBER, STRING = "N", "NUM", "STR"
@@ -33,7 +37,7 @@ class Token:
     """One significant token: its normalised text, its own text, and where it is in its cell."""
 
     norm: str
-    text: str
+    text: str  # as Python reads it (a name in NFKC)
     cell: int  # 0-based among the code cells
     line: int  # 1-based within the cell
     col: int
@@ -80,17 +84,22 @@ def _significant(source: str) -> list[tokenize.TokenInfo]:
 
 
 def _statements(toks: Sequence[tokenize.TokenInfo]) -> Iterator[tuple[int, int]]:
-    """(start, end) indices of each logical line: a new one starts on a new line outside brackets."""
+    """(start, end) indices of each statement: a new one starts on a new line outside brackets, or
+    after a `;` (which belongs to neither: `a = 1; b = 2` reads as the two lines it stands for)."""
     depth, start = 0, 0
     for i, tok in enumerate(toks):
-        if i and toks[i - 1].end[0] < tok.start[0] and depth == 0:
+        if i > start and toks[i - 1].end[0] < tok.start[0] and depth == 0:
             yield start, i
             start = i
-        if tok.type == tokenize.OP and tok.string in "([{":
+        if tok.type == tokenize.OP and tok.string == ";" and depth == 0:
+            if i > start:
+                yield start, i
+            start = i + 1
+        elif tok.type == tokenize.OP and tok.string in "([{":
             depth += 1
         elif tok.type == tokenize.OP and tok.string in ")]}":
             depth = max(0, depth - 1)
-    if toks:
+    if start < len(toks):
         yield start, len(toks)
 
 
@@ -102,34 +111,50 @@ def lex(source: str) -> Lexed:
     return _significant("\n".join("" if _MAGIC.match(line) else line for line in source.split("\n")))
 
 
-def imported_names(cells: Sequence[Lexed]) -> frozenset[str]:
-    """The names import statements bind (`import numpy as np`: np; `from keras import layers`: layers)."""
-    bound: set[str] = set()
+def _name(tok: tokenize.TokenInfo) -> str:
+    """A token's text as Python reads it: a name in NFKC (`ｆit` is `fit`), anything else as it is."""
+    return unicodedata.normalize("NFKC", tok.string) if tok.type == tokenize.NAME else tok.string
+
+
+def imported_names(cells: Sequence[Lexed]) -> dict[str, str]:
+    """The names import statements bind, each with the name of what it binds, whatever the alias
+    (`import numpy as np`: np → numpy; `from keras import layers as L`: L → layers; `import os.path`: os → os)."""
+    bound: dict[str, str] = {}
     for toks in cells:
         for start, end in _statements(toks):
-            words = [t.string for t in toks[start:end] if t.string not in ("(", ")")]
+            words = [_name(t) for t in toks[start:end] if t.string not in ("(", ")")]
             if not words or words[0] not in ("import", "from"):
                 continue
             names = words[words.index("import") + 1:] if "import" in words else []
             for item in " ".join(names).split(","):
                 parts = item.split()
                 if len(parts) >= 3 and parts[-2] == "as":
-                    bound.add(parts[-1])
+                    bound.setdefault(parts[-1], parts[-3].split(".")[-1])
                 elif parts:
-                    bound.add(parts[0].split(".")[0])
-    return frozenset(bound)
+                    bound.setdefault(parts[0].split(".")[0], parts[0].split(".")[0])
+    return bound
 
 
-def normalise_cell(toks: Lexed, cell: int = 0, imported: frozenset[str] = frozenset()) -> list[Token]:
+def _no_op(tok: tokenize.TokenInfo) -> bool:
+    """Whether a statement of this one token does nothing (`None`, `0`, `...`, a docstring, `pass`, a
+    bare name): statements that cost nothing to put between every line of a copy."""
+    return tok.type in (tokenize.NUMBER, tokenize.STRING) or tok.string == "..." or (
+        tok.type == tokenize.NAME and tok.string not in ("break", "continue", "return", "yield", "await"))
+
+
+def normalise_cell(toks: Lexed, cell: int = 0, imported: Mapping[str, str] | None = None) -> list[Token]:
     """One cell's tokens, normalised (see the module's docstring)."""
+    imported = imported or {}
     out: list[Token] = []
     for start, end in _statements(toks):
+        if end - start == 1 and _no_op(toks[start]):
+            continue
         in_import = toks[start].string in ("import", "from")
         in_def = toks[start].string in ("def", "async")  # its parameters' names are the student's, defaults or not
         depth = 0
         for i in range(start, end):
             tok = toks[i]
-            text = tok.string
+            text = _name(tok)
             if tok.type == tokenize.OP and text in "([{":
                 depth += 1
             elif tok.type == tokenize.OP and text in ")]}":
@@ -143,17 +168,20 @@ def normalise_cell(toks: Lexed, cell: int = 0, imported: frozenset[str] = frozen
                 before = toks[i - 1].string if i > start else ""
                 after = toks[i + 1].string if i + 1 < end else ""
                 keyword_argument = depth > 0 and after == "=" and before in ("(", ",") and not in_def
-                if not (before == "." or keyword_argument or in_import or text in _BUILTINS or text in imported):
+                if text in imported and before != "." and not keyword_argument and (not in_import or before == "as"):
+                    norm = imported[text]  # the alias an import binds reads as what it binds
+                elif not (before == "." or keyword_argument or in_import or text in _BUILTINS):
                     norm = NAME
             out.append(Token(norm, text, cell, tok.start[0], tok.start[1], tok.end[0], tok.end[1]))
     return out
 
 
-def normalise(cells: Sequence[str]) -> list[Token]:
-    """The normalised tokens of every code cell, in order (names bound by an import in any cell kept)."""
+def normalise(cells: Sequence[str], imported: Mapping[str, str] | None = None) -> list[Token]:
+    """The normalised tokens of every code cell, in order (names bound by an import in any cell kept;
+    `imported`: the names to keep, when the cells are read apart from the code that imports them)."""
     lexed = [lex(source) for source in cells]
-    imported = imported_names(lexed)
-    return [tok for index, toks in enumerate(lexed) for tok in normalise_cell(toks, index, imported)]
+    names = imported_names(lexed) if imported is None else imported
+    return [tok for index, toks in enumerate(lexed) for tok in normalise_cell(toks, index, names)]
 
 
 def line_keys(tokens: Sequence[Token]) -> dict[tuple[int, int], tuple[str, ...]]:

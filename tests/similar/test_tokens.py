@@ -24,16 +24,16 @@ def test_renamed_variables_changed_literals_and_comments_leave_the_shape_alone()
 def test_api_names_keyword_arguments_builtins_and_imports_keep_their_text():
     code = ("import tensorflow as tf\nfrom tensorflow.keras import layers\n"
             "model = tf.keras.Sequential([layers.Dense(512, activation='relu')])\nn = len(model.layers)")
-    assert shape(code) == ("import tensorflow as tf from tensorflow . keras import layers "
-                           "N = tf . keras . Sequential ( [ layers . Dense ( NUM , activation = STR ) ] ) N = len ( N . layers )")
+    assert shape(code) == ("import tensorflow as tensorflow from tensorflow . keras import layers "
+                           "N = tensorflow . keras . Sequential ( [ layers . Dense ( NUM , activation = STR ) ] ) N = len ( N . layers )")
 
 
 def test_a_functions_parameters_are_the_students_names_even_with_defaults():
-    assert shape("def f(self, epoch, logs=None):\n    pass") == shape("def g(me, n, info=None):\n    pass") == "def N ( N , N , N = None ) : pass"
+    assert shape("def f(self, epoch, logs=None):\n    pass") == shape("def g(me, n, info=None):\n    pass") == "def N ( N , N , N = None ) :"
 
 
 def test_names_imported_in_one_cell_are_kept_in_the_others():
-    assert shape("import numpy as np", "x = np.zeros(3)").endswith("N = np . zeros ( NUM )")
+    assert shape("import numpy as np", "x = np.zeros(3)").endswith("N = numpy . zeros ( NUM )")
 
 
 def test_magics_and_broken_code_are_read_as_far_as_they_go():
