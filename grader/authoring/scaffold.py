@@ -109,7 +109,7 @@ stop_messages = ["Reached __PCT__% accuracy so cancelling training!"]  # any one
 # dense = 3
 
 [evaluation]
-min_test_accuracy = __MIN_TEST__            # measured by the grader on the 10,000 test images
+min_test_accuracy = __MIN_TEST__            # measured by the grader on the 5,000 test images it withholds from the kernel
 
 [checks]                            # the checks that run, in report order, with their points
 execution = 1
@@ -142,7 +142,7 @@ TEMPLATE_SKELETON = '''# %% [markdown]
 # Train a classifier on __DATA_TITLE__ (60,000 training and 10,000 test images of 28×28 pixels, 10 classes).
 # Write a callback that stops training once the training accuracy goes **above** __PCT__%, printing exactly
 # `Reached __PCT__% accuracy so cancelling training!` in that epoch. Train for at most 10 epochs.
-# The grader also tests your model on the 10,000 test images: at least __MIN_TEST_PCT__.
+# The grader also tests your model on 5,000 test images your notebook never sees: at least __MIN_TEST_PCT__.
 #
 # Write code only between `# YOUR CODE STARTS HERE` and `# YOUR CODE ENDS HERE`.
 
