@@ -25,6 +25,11 @@ Attacks that worked, now fixed (each a file in tests/hostile/, tested here):
   every piece made it quadratic besides (more than 10 minutes). Tokens no longer keep their line
   and an f-string's depth is counted as it is read: 75 MB and about 9 s on 3.12 (the rest is
   `tokenize`'s own cost of a long line there), under a second on 3.11.
+* `similar_tokenize_system_error.ipynb` (Python 3.12 and 3.13): a `%%writefile` cell whose body is
+  an indented line and a NUL runs in IPython (the body is a string to the magic), but `tokenize`
+  raises SystemError on it, which the comparison did not catch: `grader similar` and `grader batch
+  --similar` stopped with a traceback, for the whole class, at no cost to the student's grade. Any
+  error of `tokenize`'s is now the code's, and its cell is read line by line.
 
 Cheap disguises measured that are still caught (the copy's share of ORIGINAL, ORIGINAL's of it):
 renamed variables, numbers and comments 94%/94%; cells split or joined, a notebook handed in as a
@@ -68,6 +73,8 @@ from __future__ import annotations
 
 import csv
 import io
+import sys
+import tokenize
 from pathlib import Path
 
 import pytest
@@ -129,6 +136,25 @@ def test_similar_long_line_flood(tmp_path):
     assert run_similar_command(graded, None, "en", out=io.StringIO()) == EXIT_PASSED
     report = find_similar(graded)
     assert not report.skipped and report.submissions["mallory"].tokens == MAX_TOKENS and report.elapsed_s < 60
+
+
+def test_similar_tokenize_system_error(tmp_path, monkeypatch):
+    if sys.version_info < (3, 12):  # the C tokenizer's error, as 3.12 and 3.13 raise it
+        real = tokenize.generate_tokens
+
+        def generate_tokens(readline):
+            lines = list(iter(readline, ""))
+            if "\x00" in "".join(lines):
+                raise SystemError("<built-in method __new__ of type object> returned a result with an exception set")
+            return real(iter(lines).__next__)
+
+        monkeypatch.setattr("grader.similar.tokens.tokenize.generate_tokens", generate_tokens)
+    copy = write_notebook(fill(ORIGINAL), tmp_path / "in" / "copy.ipynb")
+    graded = class_with(tmp_path, {"mallory": HOSTILE / "similar_tokenize_system_error.ipynb", "oscar": copy})
+    assert run_similar_command(graded, None, "en", out=io.StringIO()) == EXIT_PASSED
+    report = find_similar(graded)
+    assert [(p.a, p.b) for p in report.flagged] == [("olga", "oscar")] and "mallory" in report.submissions
+    assert shape("x = 1", "%%writefile notes.txt\n l\n\x00\n") == "N = NUM"
 
 
 @pytest.mark.parametrize("student", ['=HYPERLINK("http://example.com/x","ok")', "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(1)", "\t=1", "\r=1"])
