@@ -140,7 +140,7 @@ def _no_op(tok: tokenize.TokenInfo) -> bool:
     """Whether a statement of this one token does nothing (`None`, `0`, `...`, a docstring, `pass`, a
     bare name): statements that cost nothing to put between every line of a copy."""
     return tok.type in (tokenize.NUMBER, tokenize.STRING) or tok.string == "..." or (
-        tok.type == tokenize.NAME and tok.string not in ("break", "continue", "return", "yield", "await"))
+        tok.type == tokenize.NAME and tok.string not in ("break", "continue", "return", "raise", "yield", "await"))
 
 
 def normalise_cell(toks: Lexed, cell: int = 0, imported: Mapping[str, str] | None = None) -> list[Token]:

@@ -122,7 +122,7 @@ def test_the_disguises_leave_the_shape_of_the_code_alone():
     assert shape("import tensorflow as T\nmodel = T.keras.Sequential()\nmodel.fit(x, y)\nprint(model)") == shape(plain)
     assert shape("import tensorflow as tf", "m = tf.zeros(3)") == shape("import tensorflow as T", "m = T.zeros(3)")
     assert shape("from keras.layers import Dense as D\nD(3)") == "from keras . layers import Dense as Dense Dense ( NUM )"
-    assert shape("for x in y:\n    if x:\n        break\n    continue") == "for N in N : if N : break continue"  # control flow stays
+    assert shape("for x in y:\n    if x:\n        break\n    continue\nraise") == "for N in N : if N : break continue raise"  # control flow stays
 
 
 def test_similar_long_line_flood(tmp_path):
