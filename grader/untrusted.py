@@ -11,6 +11,7 @@ import json
 import os
 import re
 import stat
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from grader.i18n import t
 MAX_DEPTH = 64  # nesting of a notebook or a record; Jupyter writes fewer than 10 levels
 MAX_DIGITS = 100  # digits of one integer; Python refuses to convert more than 4,300
 SURROGATES = re.compile("[\ud800-\udfff]")
+HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})  # control, format (bidi overrides), separators, surrogates
 
 
 class HostileInput(ValueError):
@@ -106,6 +108,15 @@ def depth_exceeds(data: Any, limit: int) -> bool:
 def safe_text(text: str) -> str:
     """`text` with every lone surrogate (which UTF-8 cannot encode) replaced by U+FFFD."""
     return text if text.isascii() else SURROGATES.sub("\ufffd", text)
+
+
+def visible(text: str) -> str:
+    """`text` with every control, format or line-separator character (an escape sequence for the
+    instructor's terminal, a bidirectional override, a newline) written as a visible escape, `\\x1b`:
+    for names a submission chose, such as its file name, before they are printed or stored."""
+    if text.isascii() and text.isprintable():
+        return text
+    return "".join(ascii(c)[1:-1] if unicodedata.category(c) in HIDDEN_CATEGORIES else c for c in safe_text(text))
 
 
 def clean(data: Any) -> Any:

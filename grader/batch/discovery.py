@@ -12,6 +12,7 @@ from pathlib import Path
 
 from grader.batch.roster import Roster
 from grader.errors import UsageError
+from grader.untrusted import visible
 
 SUBMISSION_SUFFIXES = (".ipynb", ".py")
 SKIPPED_NAMES = {"__MACOSX", "__pycache__", ".ipynb_checkpoints", ".git", ".DS_Store"}
@@ -101,6 +102,7 @@ def safe_folder(student: str) -> str:
 
 def student_from_name(name: str, pattern: re.Pattern[str] | None) -> tuple[str, dict[str, str], bool]:
     """(student id, named groups, whether the pattern matched) for a submission's file or folder name."""
+    name = visible(name)  # a file name is the student's choice: no escape sequence reaches a terminal or a page
     stem = Path(name).stem if Path(name).suffix in SUBMISSION_SUFFIXES else name
     if pattern is None:
         return stem, {"student": stem}, True
@@ -140,23 +142,23 @@ def discover(paths: Sequence[Path], roster: Roster | None = None, id_pattern: st
             continue
         if entry.is_file() and entry.suffix not in SUBMISSION_SUFFIXES:
             why = "a zip archive: unzip it first" if entry.suffix == ".zip" else "not a .ipynb notebook, a .py module or a folder"
-            ignored.append(f"{entry.name} ({why})")
+            ignored.append(f"{visible(entry.name)} ({why})")
             continue
         if not (entry.is_file() or entry.is_dir()):
-            ignored.append(f"{entry.name} (not a regular file or folder)")
+            ignored.append(f"{visible(entry.name)} (not a regular file or folder)")
             continue
         student, groups, matched = student_from_name(entry.name, pattern)
         if not matched:
-            notes.append(f"{entry.name} does not match --id-pattern: its student id is '{student}'")
+            notes.append(f"{visible(entry.name)} does not match --id-pattern: its student id is '{student}'")
         info: dict[str, str] = {}
         if roster is not None:
             hits = roster.match(entry.name, student, groups)
             if len(hits) > 1:
-                raise UsageError(f"{entry.name} matches several students of the roster: {', '.join(hits)}")
+                raise UsageError(f"{visible(entry.name)} matches several students of the roster: {', '.join(hits)}")
             if hits:
                 student, info = hits[0], roster.rows[hits[0]]
             else:
-                unmatched.append(entry.name)
+                unmatched.append(visible(entry.name))
         found.append((student, entry, info))
     by_student: dict[str, list[Path]] = {}
     for student, entry, _ in found:

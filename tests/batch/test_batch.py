@@ -388,3 +388,18 @@ def test_progress_bar_on_a_terminal(callback_assignment, monkeypatch):
     text = stream.getvalue()
     assert "\r[" in text and "2/4 ✓1 ✗1" in text and "ETA" in text and "2 running" in text  # tqdm's bar, redrawn in place
     assert "ben: failed" in text and "ann: passed" not in text  # on a terminal only failures get a line
+
+
+def test_a_file_name_with_escape_sequences_gives_a_visible_student_id(tmp_path):
+    """A student who names their file `bob\\x1b]52;c;...\\x07.ipynb` (a terminal escape: OSC 52 writes
+    the instructor's clipboard) or with a bidirectional override gets an id whose escapes are
+    visible text: nothing the batch prints or stores carries a control or format character."""
+    from grader.batch.discovery import discover
+
+    for name in ("bob\x1b]52;c;ZXZpbA==\x07.ipynb", "eve\u202egnp.ipynb", "tab\tname.ipynb"):
+        (tmp_path / name).write_text("{}", encoding="utf-8")
+    found = discover([tmp_path])
+    students = sorted(item.student for item in found.items)
+    assert students == ["bob\\x1b]52;c;ZXZpbA==\\x07", "eve\\u202egnp", "tab\\tname"]
+    assert all(c.isprintable() for s in students for c in s)
+    assert all(c.isprintable() for item in found.items for c in item.folder)
