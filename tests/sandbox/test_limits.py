@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from grader import pipeline
+from grader import options
 from grader.sandbox import cgroups
 from grader.sandbox import core as sb
 from grader.sandbox.cgroups import Cgroup, Controller
@@ -202,7 +202,7 @@ print("PAST" + "-THE-LIMIT", flush=True)
 
 @pytest.mark.kernel
 def test_spin_cpu(tmp_path, monkeypatch):
-    monkeypatch.setattr(pipeline, "Limits", functools.partial(sb.Limits, cpu_s=8))  # the kernel's start takes about 1
+    monkeypatch.setattr(options, "Limits", functools.partial(sb.Limits, cpu_s=8))  # the kernel's start takes about 1
     g = attack(tmp_path, "spin_cpu.py", SECONDS=TIMEOUT)
     assert g.status == "out_of_cpu_time" and g.result.execution.cell == 1, g.result.execution
     assert "8 seconds of CPU time" in g.result.execution.message

@@ -18,7 +18,7 @@ import uuid
 
 import pytest
 
-from grader import pipeline
+from grader import options
 from grader.i18n import t
 from grader.sandbox import core as sb
 from tests.support.hostile import GRACE, assert_contained, attack, connection_waiting, host_ip, host_still_works, isolating, processes_with, watch_for
@@ -152,7 +152,7 @@ def test_write_huge_file(tmp_path):
 
 
 def test_fill_disk_run_folder(tmp_path, monkeypatch):
-    monkeypatch.setattr(pipeline, "Limits", functools.partial(sb.Limits, disk_mb=256))
+    monkeypatch.setattr(options, "Limits", functools.partial(sb.Limits, disk_mb=256))
     g = attack(tmp_path, "fill_disk_run_folder.py")
     assert g.status == "error" and "more than 256 MB" in g.result.execution.message
     assert_contained(g)

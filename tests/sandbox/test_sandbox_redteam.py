@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from grader import pipeline
+from grader import options
 from grader.run import host_memory
 from grader.sandbox import core as sb
 from grader.sandbox import seccomp
@@ -122,7 +122,7 @@ def test_read_session_keyring(tmp_path, mode):
 def test_fallocate_past_the_disk_limit(tmp_path, mode, monkeypatch):
     """fallocate reserved 4 GiB on the host's disk in milliseconds, under a 256 MB limit that the
     watcher checks once a second: the shared folders are now a tmpfs of the limit."""
-    monkeypatch.setattr(pipeline, "Limits", functools.partial(sb.Limits, disk_mb=256))
+    monkeypatch.setattr(options, "Limits", functools.partial(sb.Limits, disk_mb=256))
     g = attack(tmp_path, "fallocate_disk.py", mode=mode, TOTAL_MB=4096)
     assert "PAST" + "-THE-DISK-LIMIT" not in g.seen
     assert g.status == "error" and "more than 256 MB" in g.result.execution.message, g.result.execution
