@@ -3,13 +3,13 @@
 
 from __future__ import annotations
 
-
 import pytest
 
 from grader.batch.discovery import discover, safe_folder
 from grader.batch.roster import load_roster
 from grader.errors import UsageError
 from tests.batch.batch_helpers import make_class
+
 
 def test_discovery_files_folders_and_what_is_ignored(tmp_path):
     subs = make_class(
