@@ -103,15 +103,27 @@ def _grade(path: Path, assignment: Assignment, settings: Settings) -> GradeResul
             if info.status != "stopped":
                 evaluation = evaluator.measure(spec.model_dir, recording.input_transform, evaluation_budget(started, spec.timeout_s), lang)
             info = replace(info, timings={**info.timings, "evaluation": round(time.monotonic() - measuring, 3)})
-            if evaluation.error and recording.fits:
-                errors.append(t(lang, "checks.test_accuracy.unknown", reason=recording.export_error or evaluation.error))
-            mismatch = record_mismatch(recording, evaluation, lang, loss=assignment.training.below)
-            if mismatch and info.status == "ok":
-                info = replace(info, status="record_mismatch", message=mismatch, exception=mismatch)
-                errors.append(execution_message(info, assignment, lang))
+            info, measured = judge_measurement(info, recording, evaluation, assignment, lang)
+            errors += measured
             if info.output_truncated:
                 errors.append(t(lang, "checks.execution.output_truncated", limit=sandbox.limits.output_chars))
     return assemble(assignment, path, lang, info, recording, evaluation, integrity, errors, started, findings)
+
+
+def judge_measurement(info: ExecutionInfo, recording: Recording, evaluation: Evaluation, assignment: Assignment,
+                      lang: str) -> tuple[ExecutionInfo, list[str]]:
+    """What the evaluation says of a run, from the record and the measurement alone (a grading, and a
+    regrade of its stored result, both judge it here): the evaluation's failure, and a record that
+    does not match the exported model (on the loss too when the rule is on the loss), which turns
+    a run that went well into `record_mismatch`."""
+    errors = []
+    if evaluation.error and recording.fits:
+        errors.append(t(lang, "checks.test_accuracy.unknown", reason=recording.export_error or evaluation.error))
+    mismatch = record_mismatch(recording, evaluation, lang, loss=assignment.training.below)
+    if mismatch and info.status == "ok":
+        info = replace(info, status="record_mismatch", message=mismatch, exception=mismatch)
+        errors.append(execution_message(info, assignment, lang))
+    return info, errors
 
 
 def evaluation_budget(started: float, timeout_s: float) -> float:

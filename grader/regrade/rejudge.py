@@ -11,7 +11,7 @@ from pathlib import Path
 from grader.assignment import Assignment
 from grader.i18n import t
 from grader.models import Evaluation, ExecutionInfo, Finding, GradeResult, Recording
-from grader.pipeline import assemble, record_mismatch
+from grader.pipeline import assemble, judge_measurement
 from grader.rules.execution import execution_message
 
 # Messages a grading added that no stored field can give again: kept as they were (by their template).
@@ -50,12 +50,8 @@ def run_errors(old: GradeResult, assignment: Assignment) -> tuple[ExecutionInfo,
     errors = [execution_message(info, assignment, lang)] if info.status not in ("ok", "stopped") else []
     kept = {key: [e for e in old.errors if template_value(lang, key, name, e) is not None] for key, name in KEPT}
     errors += kept["input.record.damaged"]
-    if evaluation.error and recording.fits:
-        errors.append(t(lang, "checks.test_accuracy.unknown", reason=recording.export_error or evaluation.error))
-    mismatch = record_mismatch(recording, evaluation, lang, loss=assignment.training.below)
-    if mismatch and info.status == "ok":
-        info = replace(info, status="record_mismatch", message=mismatch, exception=mismatch)
-        errors.append(execution_message(info, assignment, lang))
+    info, measured = judge_measurement(info, recording, evaluation, assignment, lang)
+    errors += measured
     errors += kept["checks.execution.output_truncated"] if info.output_truncated else []
     return info, errors
 
