@@ -6,6 +6,7 @@ A key is `<domain>.<table>.<name>`, e.g. `checks.epoch_limit.fail` from `locales
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from importlib import resources
 from typing import Any
 
@@ -43,3 +44,10 @@ def t(lang: str, key: str, **values: Any) -> str:
     if template is None:
         raise KeyError(f"no message '{key}' in the catalogue")
     return template.format(**values) if values else template
+
+
+def translator(lang: str, domain: str) -> Callable[..., str]:
+    """`t` bound to one language and one domain: `translator("en", "report")("title")` is
+    `t("en", "report.title")`; an unknown language raises ValueError here, not at the first message."""
+    catalogue(lang)
+    return lambda key, **values: t(lang, f"{domain}.{key}", **values)

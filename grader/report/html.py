@@ -16,7 +16,7 @@ import grader
 from grader.assignment import Assignment
 from grader.common.files import atomic_write
 from grader.common.templates import environment, templates_dir  # noqa: F401 - templates_dir: for the tests
-from grader.i18n import LANGS, catalogue
+from grader.i18n import catalogue, translator
 from grader.inside.terminal import ANSI, Screen
 from grader.models import GradeResult
 from grader.report import chart
@@ -86,13 +86,8 @@ def block(text: Any) -> Text:
 def render_report(result: GradeResult, assignment: Assignment | None, lang: str) -> str:
     """The report page in `lang` ('en' or 'zh'; empty: the assignment's default)."""
     lang = lang or (assignment.default_lang if assignment else result.lang)
-    if lang not in LANGS:
-        raise ValueError(f"unknown language {lang!r} (known: {', '.join(LANGS)})")
-    msg = catalogue(lang)
-
-    def t(key: str, **values: Any) -> str:
-        template = msg[f"report.{key}"]
-        return template.format(**values) if values else template
+    msg = catalogue(lang)  # an unknown language: ValueError
+    t = translator(lang, "report")
 
     def label(prefix: str, name: str) -> str:
         key = f"report.{prefix}_{name}"

@@ -19,7 +19,7 @@ from grader import __version__
 from grader.common.files import atomic_write
 from grader.common.templates import environment
 from grader.exports.common import safe_cell
-from grader.i18n import LANGS, catalogue
+from grader.i18n import translator
 from grader.report.html import clean, field
 from grader.similar.model import Pair, SimilarityReport, Span, Submission
 
@@ -118,13 +118,7 @@ def pair_view(row: dict[str, Any], pair: Pair, report: SimilarityReport, skipped
 def render_page(report: SimilarityReport, lang: str | None = None, now: _dt.datetime | None = None) -> str:
     """The page in `lang` (default: the report's)."""
     lang = lang or report.lang
-    if lang not in LANGS:
-        raise ValueError(f"unknown language {lang!r} (known: {', '.join(LANGS)})")
-    msg = catalogue(lang)
-
-    def t(key: str, **values: Any) -> str:
-        template = msg[f"similar.{key}"]
-        return template.format(**values) if values else template
+    t = translator(lang, "similar")  # an unknown language: ValueError
 
     flagged = report.flagged
     nearest = [p for p in report.pairs if not p.flagged]
