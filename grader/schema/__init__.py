@@ -16,10 +16,10 @@ import sys
 from collections.abc import Callable, Iterator, Mapping
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jsonschema import Draft202012Validator, FormatChecker, ValidationError
-from jsonschema.validators import extend
+if TYPE_CHECKING:  # jsonschema is imported where a file is validated, not at every start of the command line
+    from jsonschema import Draft202012Validator, ValidationError
 
 from grader.errors import ConfigError
 
@@ -53,6 +53,9 @@ def load(name: str) -> dict[str, Any]:
 
 def _validator(schema: Mapping[str, Any]) -> Draft202012Validator:
     """A validator where an integer is a TOML/JSON integer (5.0 is not one) and the formats above are checked."""
+    from jsonschema import Draft202012Validator, FormatChecker
+    from jsonschema.validators import extend
+
     types = Draft202012Validator.TYPE_CHECKER.redefine("integer", lambda _, v: isinstance(v, int) and not isinstance(v, bool))
     cls = extend(Draft202012Validator, type_checker=types)
     formats = FormatChecker(formats=())

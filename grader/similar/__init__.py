@@ -13,10 +13,21 @@ never running a line of them.
   library entry points `find_similar` and `run_similar_command`, and the page and CSV.
 """
 
-from grader.similar.analysis import find_similar
-from grader.similar.command import run_similar_command
-from grader.similar.model import CodeMatch, Pair, SimilarityReport, SimilarUsageError, Skipped, Submission, Thresholds, TrainingMatch
+from __future__ import annotations
 
-__all__ = [
-    "CodeMatch", "Pair", "SimilarityReport", "SimilarUsageError", "Skipped", "Submission", "Thresholds", "TrainingMatch", "find_similar", "run_similar_command",
-]
+import importlib
+from typing import Any
+
+_EXPORTS = {  # imported on first use, as in `grader`: the command line reads `model` alone at start-up
+    "find_similar": "grader.similar.analysis",
+    "run_similar_command": "grader.similar.command",
+    **dict.fromkeys(("CodeMatch", "Pair", "SimilarityReport", "SimilarUsageError", "Skipped", "Submission", "Thresholds", "TrainingMatch"),
+                    "grader.similar.model"),
+}
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'grader.similar' has no attribute {name!r}")
